@@ -1,0 +1,29 @@
+"""Errors raised by the artwork catalog and event store."""
+
+
+class CatalogError(Exception):
+    """Base for catalog and store errors."""
+
+
+class NotFoundError(CatalogError, LookupError):
+    """A title, artwork or event id that the store does not hold."""
+
+
+class AlreadyExistsError(CatalogError, ValueError):
+    """An id that is already taken."""
+
+
+class InvalidImageError(CatalogError, ValueError):
+    """An upload that does not decode as an image."""
+
+
+class ImageTooLargeError(CatalogError, ValueError):
+    """An image over the configured byte or pixel limit."""
+
+
+class InvalidRecordError(CatalogError, ValueError):
+    """A record field with a value the store refuses (bad status, kind, pmf, ...)."""
+
+
+class SchemaError(CatalogError):
+    """A database whose schema this version cannot open."""

@@ -1,0 +1,151 @@
+"""Image files: validation by decoding, content hashes and the content-addressed folder."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from artwork.errors import ImageTooLargeError, InvalidImageError
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+_HINT = "upload a JPEG, PNG or WebP"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What decoding an upload told us."""
+
+    digest: str
+    format: str
+    width: int
+    height: int
+    size: int
+
+    @property
+    def extension(self) -> str:
+        return {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[self.format]
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the file's magic bytes, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _is_truncated(data: bytes, fmt: str) -> bool:
+    # OpenCV decodes a cut-off JPEG or PNG into a half-grey picture without failing,
+    # so check that the file ends where the format says it must.
+    if fmt == "jpeg":
+        return not data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if fmt == "png":
+        return b"IEND" not in data[-12:]
+    declared = int.from_bytes(data[4:8], "little") + 8
+    return len(data) < declared
+
+
+def content_id(data: bytes) -> str:
+    """The artwork id for these bytes: the first 20 hex digits of their SHA-256."""
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def validate_image(
+    data: bytes,
+    name: str = "upload",
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageInfo:
+    """Decode an upload and return its facts, or raise a clear error; writes nothing."""
+    size = len(data)
+    if size == 0:
+        raise InvalidImageError(f"{name}: empty file (0 bytes); {_HINT}")
+    if size > max_bytes:
+        raise ImageTooLargeError(
+            f"{name}: {size} bytes is over the {max_bytes}-byte limit; upload a smaller image"
+        )
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")
+    if _is_truncated(data, fmt):
+        raise InvalidImageError(
+            f"{name}: truncated {fmt.upper()} file ({size} bytes); upload the complete file"
+        )
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")
+    height, width = image.shape[:2]
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is over the {max_pixels}-pixel limit; "
+            "upload a smaller image"
+        )
+    return ImageInfo(content_id(data), fmt, width, height, size)
+
+
+def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 92) -> bytes:
+    """Encode a BGR frame as JPEG or PNG bytes."""
+    ext, params = (".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality]) if fmt == "jpeg" else (".png", [])
+    ok, buf = cv2.imencode(ext, image, params)
+    if not ok:
+        raise InvalidImageError(f"could not encode a {image.shape} frame as {fmt}")
+    return buf.tobytes()
+
+
+class ImageFolder:
+    """Image files stored under their content hash: images/ab/abcdef....jpg."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def relative_path(self, info: ImageInfo) -> str:
+        """Path of an image relative to the data directory."""
+        return f"images/{info.digest[:2]}/{info.digest}{info.extension}"
+
+    def write(self, relative: str, data: bytes) -> bool:
+        """Write atomically (temp file + rename); False when the file was already there."""
+        target = self.root / relative
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    def remove(self, relative: str) -> None:
+        """Delete an image file if present."""
+        (self.root / relative).unlink(missing_ok=True)
+
+
+def read_image_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read an image file for upload, with a clear error when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidImageError(f"{path}: no such file; give the path of a JPEG, PNG or WebP")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImageTooLargeError(
+            f"{path.name}: {size} bytes is over the {max_bytes}-byte limit; upload a smaller image"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidImageError(f"{path}: cannot be read ({exc.strerror})") from None

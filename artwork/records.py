@@ -1,0 +1,95 @@
+"""Domain records the store returns: titles, artworks, logged decisions and rewards."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+ARTWORK_STATUSES = ("candidate", "live", "retired")
+ARTWORK_SOURCES = ("upload", "video")
+REWARD_KINDS = ("impression", "click", "play")
+
+
+@dataclass(frozen=True)
+class Title:
+    """A title in the catalog."""
+
+    id: str
+    name: str
+    genres: tuple[str, ...] = ()
+    created: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Artwork:
+    """One candidate or live thumbnail of a title, with its visual features."""
+
+    id: str
+    title_id: str
+    path: str
+    source: str
+    width: int
+    height: int
+    status: str = "candidate"
+    is_default: bool = False
+    frame_time: float | None = None
+    frame_index: int | None = None
+    shot: int | None = None
+    quality: Mapping[str, float] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    embedding: np.ndarray | None = None
+    embedder: str | None = None
+    created: float = 0.0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Artwork):
+            return NotImplemented
+        mine, theirs = self.__dict__.copy(), other.__dict__.copy()
+        a, b = mine.pop("embedding"), theirs.pop("embedding")
+        same_embedding = (a is None and b is None) or (
+            a is not None and b is not None and np.array_equal(a, b)
+        )
+        return mine == theirs and same_embedding
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class LoggedDecision:
+    """A decision as logged before it was served: everything off-policy evaluation needs."""
+
+    event_id: str
+    timestamp: float
+    user_id: str
+    title_id: str
+    context: Mapping[str, Any]
+    candidates: tuple[str, ...]
+    pmf: tuple[float, ...]
+    action: str
+    probability: float
+    policy: str
+    model_version: int
+
+    @property
+    def action_index(self) -> int:
+        return self.candidates.index(self.action)
+
+
+@dataclass(frozen=True)
+class Reward:
+    """One piece of feedback on a logged decision."""
+
+    event_id: str
+    timestamp: float
+    kind: str
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class LearningPair:
+    """A decision joined with the reward it earned inside the reward window."""
+
+    decision: LoggedDecision
+    reward: float
+    kinds: Mapping[str, float | None]

@@ -1,0 +1,103 @@
+"""The store's versioned schema: each migration takes the database one version up."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from artwork.errors import SchemaError
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["titles"].create(
+        {"id": str, "name": str, "genres": str, "created": float}, pk="id", not_null={"name"}
+    )
+    db["artworks"].create(
+        {
+            "id": str,
+            "title_id": str,
+            "path": str,
+            "source": str,
+            "frame_time": float,
+            "width": int,
+            "height": int,
+            "quality": str,
+            "tags": str,
+            "embedding": bytes,
+            "status": str,
+            "is_default": int,
+            "created": float,
+        },
+        pk="id",
+        foreign_keys=[("title_id", "titles", "id")],
+        not_null={"title_id", "path", "source", "status"},
+        defaults={"status": "candidate", "is_default": 0},
+    )
+    db["artworks"].create_index(["title_id", "status"])
+    db["decisions"].create(
+        {
+            "event_id": str,
+            "timestamp": float,
+            "user_id": str,
+            "title_id": str,
+            "context": str,
+            "candidates": str,
+            "pmf": str,
+            "action": str,
+            "probability": float,
+            "policy": str,
+            "model_version": int,
+        },
+        pk="event_id",
+        not_null={"timestamp", "user_id", "title_id", "candidates", "pmf", "action", "probability"},
+    )
+    db["decisions"].create_index(["timestamp", "event_id"])
+    db["rewards"].create(
+        {"event_id": str, "kind": str, "timestamp": float, "value": float},
+        pk=("event_id", "kind"),
+        foreign_keys=[("event_id", "decisions", "event_id")],
+        not_null={"timestamp"},
+    )
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    # Version 2 records where a video candidate came from and which embedder made its
+    # vector, and indexes the per-user lookups that cold-start context needs.
+    artworks = db["artworks"]
+    artworks.add_column("frame_index", int)
+    artworks.add_column("shot", int)
+    artworks.add_column("embedder", str)
+    db["decisions"].create_index(["user_id"], if_not_exists=True)
+    db["decisions"].create_index(["title_id", "timestamp"], if_not_exists=True)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version recorded in the database file (0 for a new file)."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(
+    db: sqlite_utils.Database, target: int = LATEST, backup: Path | None = None
+) -> int:
+    """Bring the database up to `target`, copying it to `backup` first if it holds data."""
+    current = schema_version(db)
+    if current > LATEST:
+        raise SchemaError(
+            f"database schema version {current} is newer than this program's ({LATEST}); "
+            "upgrade artbandit to open it"
+        )
+    if backup is not None and 0 < current < target:
+        # sqlite-utils commits DDL as it goes, so a copy is what makes an upgrade undoable.
+        with sqlite3.connect(backup) as copy:
+            db.conn.backup(copy)
+    for version in range(current + 1, target + 1):
+        MIGRATIONS[version - 1](db)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.conn.commit()
+    return schema_version(db)

@@ -1,0 +1,629 @@
+"""The SQLite store: the artwork catalog, the decision log and the reward log."""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+import sqlite_utils
+
+from artwork.errors import (
+    AlreadyExistsError,
+    InvalidRecordError,
+    NotFoundError,
+)
+from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
+from artwork.records import (
+    ARTWORK_SOURCES,
+    ARTWORK_STATUSES,
+    REWARD_KINDS,
+    Artwork,
+    LearningPair,
+    LoggedDecision,
+    Reward,
+    Title,
+)
+from artwork.schema import migrate
+
+DB_NAME = "artbandit.db"
+PMF_TOLERANCE = 1e-6
+RewardFn = Callable[[Mapping[str, "float | None"]], float]
+_PAGE = 2000
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class Store:
+    """The catalog and the event log in one SQLite file (WAL) plus a folder of images.
+
+    Safe to share between threads (each thread gets its own connection) and between
+    processes (SQLite's WAL locking with a busy timeout).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        max_image_bytes: int = DEFAULT_MAX_BYTES,
+        max_image_pixels: int = DEFAULT_MAX_PIXELS,
+        busy_timeout_ms: int = 30_000,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.db_path = self.data_dir / DB_NAME
+        self.images = ImageFolder(self.data_dir)
+        self.max_image_bytes = max_image_bytes
+        self.max_image_pixels = max_image_pixels
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, data_dir: Path | str, **limits: int) -> "Store":
+        """Open (creating if needed) the store in `data_dir` and bring its schema up to date."""
+        store = cls(Path(data_dir), **limits)
+        store.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(store.db, backup=store.data_dir / f"{DB_NAME}.pre-migration.bak")
+        return store
+
+    # -- connections -------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # Autocommit mode: transactions are opened explicitly by _write().
+            conn = sqlite3.connect(
+                self.db_path, timeout=self._busy_timeout_ms / 1000, isolation_level=None
+            )
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction, taking the write lock up front (BEGIN IMMEDIATE)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- titles ------------------------------------------------------------------------
+
+    def add_title(self, id: str, name: str, genres: Sequence[str] = ()) -> Title:
+        """Add a title; raises AlreadyExistsError if the id is taken."""
+        check_id(id, "title")
+        if not name.strip():
+            raise InvalidRecordError(f"title {id!r} needs a non-empty name")
+        genres = tuple(g.strip() for g in genres if g.strip())
+        title = Title(id, name, genres, time.time())
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO titles (id, name, genres, created) VALUES (?, ?, ?, ?)",
+                    [id, name, _json(list(genres)), title.created],
+                )
+        except sqlite3.IntegrityError:
+            raise AlreadyExistsError(
+                f"title {id!r} already exists; pick another id or use the existing title"
+            ) from None
+        return title
+
+    def get_title(self, id: str) -> Title:
+        """The title with this id; raises NotFoundError."""
+        row = self.db.execute("SELECT * FROM titles WHERE id = ?", [id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no title {id!r}; `artbandit title list` shows the titles")
+        return _title(row)
+
+    def list_titles(self) -> list[Title]:
+        """Every title, by id."""
+        return [_title(r) for r in self.db.execute("SELECT * FROM titles ORDER BY id").fetchall()]
+
+    # -- artworks ----------------------------------------------------------------------
+
+    def add_artwork_image(
+        self,
+        title_id: str,
+        data: bytes,
+        *,
+        name: str = "upload",
+        source: str = "upload",
+        frame_time: float | None = None,
+        frame_index: int | None = None,
+        shot: int | None = None,
+        quality: Mapping[str, float] | None = None,
+        tags: Sequence[str] = (),
+        embedding: np.ndarray | None = None,
+        embedder: str | None = None,
+        status: str = "candidate",
+    ) -> Artwork:
+        """Validate an image by decoding it and store it with its row, all or nothing."""
+        return self.add_artworks(
+            [
+                dict(
+                    title_id=title_id, data=data, name=name, source=source,
+                    frame_time=frame_time, frame_index=frame_index, shot=shot,
+                    quality=quality, tags=tags, embedding=embedding, embedder=embedder,
+                    status=status,
+                )
+            ]
+        )[0]
+
+    def add_artworks(self, items: Iterable[Mapping[str, Any]]) -> list[Artwork]:
+        """Store several images in one transaction: every row with its file, or none of them.
+
+        Each item holds `title_id`, `data` and the keyword arguments of `add_artwork_image`.
+        """
+        prepared = [self._prepare_artwork(dict(item)) for item in items]
+        seen: dict[str, str] = {}
+        for art, _ in prepared:
+            if art.id in seen:
+                raise AlreadyExistsError(
+                    f"{seen[art.id]}: the same image is in this batch twice; upload it once"
+                )
+            seen[art.id] = art.path
+        written: list[str] = []
+        try:
+            with self._write() as db:
+                for art, data in prepared:
+                    self._check_new_artwork(art)
+                    row = _artwork_row(art)
+                    db.execute(
+                        f"INSERT INTO artworks ({', '.join(row)}) "
+                        f"VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
+                    if self.images.write(art.path, data):
+                        written.append(art.path)
+        except BaseException:
+            for path in written:
+                self.images.remove(path)
+            raise
+        return [art for art, _ in prepared]
+
+    def _prepare_artwork(self, item: dict[str, Any]) -> tuple[Artwork, bytes]:
+        data: bytes = item.pop("data")
+        name = item.pop("name", "upload")
+        title_id = item.pop("title_id")
+        self.get_title(title_id)
+        source = item.get("source", "upload")
+        status = item.get("status", "candidate")
+        if source not in ARTWORK_SOURCES:
+            raise InvalidRecordError(f"source {source!r} is not one of {', '.join(ARTWORK_SOURCES)}")
+        if status not in ARTWORK_STATUSES:
+            raise InvalidRecordError(f"status {status!r} is not one of {', '.join(ARTWORK_STATUSES)}")
+        info = validate_image(
+            data, name, max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels
+        )
+        embedding = item.get("embedding")
+        art = Artwork(
+            id=info.digest,
+            title_id=title_id,
+            path=self.images.relative_path(info),
+            source=source,
+            width=info.width,
+            height=info.height,
+            status=status,
+            frame_time=item.get("frame_time"),
+            frame_index=item.get("frame_index"),
+            shot=item.get("shot"),
+            quality={k: float(v) for k, v in (item.get("quality") or {}).items()},
+            tags=tuple(item.get("tags") or ()),
+            embedding=None if embedding is None else np.asarray(embedding, np.float32).ravel(),
+            embedder=item.get("embedder"),
+            created=time.time(),
+        )
+        return art, data
+
+    def _check_new_artwork(self, art: Artwork) -> None:
+        row = self.db.execute(
+            "SELECT title_id FROM artworks WHERE id = ?", [art.id]
+        ).fetchone()
+        if row is not None:
+            raise AlreadyExistsError(
+                f"this image is already artwork {art.id} of title {row[0]!r}; it was not added again"
+            )
+
+    def get_artwork(self, id: str) -> Artwork:
+        """The artwork with this id; raises NotFoundError."""
+        row = self.db.execute("SELECT * FROM artworks WHERE id = ?", [id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no artwork {id!r}; `artbandit artwork list TITLE` shows them")
+        return _artwork(self._columns("artworks"), row)
+
+    def list_artworks(self, title_id: str, status: str | None = None) -> list[Artwork]:
+        """A title's artworks (optionally of one status), oldest first."""
+        self.get_title(title_id)
+        sql = "SELECT * FROM artworks WHERE title_id = ?"
+        params: list[Any] = [title_id]
+        if status is not None:
+            if status not in ARTWORK_STATUSES:
+                raise InvalidRecordError(
+                    f"status {status!r} is not one of {', '.join(ARTWORK_STATUSES)}"
+                )
+            sql += " AND status = ?"
+            params.append(status)
+        cols = self._columns("artworks")
+        rows = self.db.execute(sql + " ORDER BY created, id", params).fetchall()
+        return [_artwork(cols, r) for r in rows]
+
+    def set_status(self, artwork_id: str, status: str) -> Artwork:
+        """Move an artwork to candidate, live or retired."""
+        if status not in ARTWORK_STATUSES:
+            raise InvalidRecordError(
+                f"status {status!r} is not one of {', '.join(ARTWORK_STATUSES)}"
+            )
+        art = self.get_artwork(artwork_id)
+        with self._write() as db:
+            db.execute("UPDATE artworks SET status = ? WHERE id = ?", [status, artwork_id])
+        return self.get_artwork(art.id)
+
+    def set_default(self, artwork_id: str, is_default: bool = True) -> Artwork:
+        """Make an artwork its title's default (clearing any other default)."""
+        art = self.get_artwork(artwork_id)
+        with self._write() as db:
+            if is_default:
+                db.execute("UPDATE artworks SET is_default = 0 WHERE title_id = ?", [art.title_id])
+            db.execute(
+                "UPDATE artworks SET is_default = ? WHERE id = ?", [int(is_default), artwork_id]
+            )
+        return self.get_artwork(artwork_id)
+
+    def image_path(self, artwork: Artwork) -> Path:
+        """Absolute path of an artwork's image file."""
+        return self.data_dir / artwork.path
+
+    # -- decision log ------------------------------------------------------------------
+
+    def log_decision(self, decision: LoggedDecision) -> None:
+        """Append a decision; refuses one whose pmf or probability is inconsistent."""
+        _check_decision(decision)
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO decisions (event_id, timestamp, user_id, title_id, context, "
+                    "candidates, pmf, action, probability, policy, model_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _decision_row(decision),
+                )
+        except sqlite3.IntegrityError:
+            raise AlreadyExistsError(
+                f"event {decision.event_id!r} is already logged; every decision needs a new id"
+            ) from None
+
+    def get_decision(self, event_id: str) -> LoggedDecision:
+        """The logged decision with this event id; raises NotFoundError."""
+        row = self.db.execute("SELECT * FROM decisions WHERE event_id = ?", [event_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no decision with event id {event_id!r}")
+        return _decision(row)
+
+    def decisions(
+        self, since: float | None = None, until: float | None = None
+    ) -> Iterator[LoggedDecision]:
+        """Logged decisions in time order, read page by page."""
+        for row, _ in self._decision_pages(since, until, with_rewards=False):
+            yield _decision(row)
+
+    def count_decisions(self) -> int:
+        """How many decisions are logged."""
+        return self.db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+
+    # -- reward log --------------------------------------------------------------------
+
+    def add_reward(self, reward: Reward) -> bool:
+        """Record feedback for a logged decision; False if this (event, kind) was already in."""
+        return self.add_rewards([reward])[0]
+
+    def add_rewards(self, rewards: Sequence[Reward]) -> list[bool]:
+        """Record a batch of feedback in one transaction (all checked before any is written)."""
+        for r in rewards:
+            if r.kind not in REWARD_KINDS:
+                raise InvalidRecordError(
+                    f"feedback kind {r.kind!r} is not one of {', '.join(REWARD_KINDS)}"
+                )
+            if r.value is not None and not math.isfinite(r.value):
+                raise InvalidRecordError(f"feedback value {r.value!r} is not a finite number")
+        db = self.db
+        ids = sorted({r.event_id for r in rewards})
+        known: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                r[0]
+                for r in db.execute(
+                    f"SELECT event_id FROM decisions WHERE event_id IN ({marks})", chunk
+                )
+            )
+        missing = [e for e in ids if e not in known]
+        if missing:
+            raise NotFoundError(
+                f"no decision with event id {missing[0]!r}"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                + "; feedback must name an event_id returned by /artwork"
+            )
+        added = []
+        with self._write() as db:
+            for r in rewards:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO rewards (event_id, kind, timestamp, value) "
+                    "VALUES (?, ?, ?, ?)",
+                    [r.event_id, r.kind, r.timestamp, r.value],
+                )
+                added.append(cur.rowcount == 1)
+        return added
+
+    def rewards_for(self, event_id: str) -> list[Reward]:
+        """Every piece of feedback recorded for one event."""
+        rows = self.db.execute(
+            "SELECT event_id, timestamp, kind, value FROM rewards WHERE event_id = ? "
+            "ORDER BY timestamp, kind",
+            [event_id],
+        ).fetchall()
+        return [Reward(*r) for r in rows]
+
+    def count_rewards(self) -> int:
+        """How many (event, kind) rewards are logged."""
+        return self.db.execute("SELECT count(*) FROM rewards").fetchone()[0]
+
+    # -- the reward-window join --------------------------------------------------------
+
+    def learning_pairs(
+        self,
+        window: float,
+        reward_of: RewardFn,
+        *,
+        now: float | None = None,
+        after: tuple[float, str] | None = None,
+        since: float | None = None,
+    ) -> Iterator[LearningPair]:
+        """Join each decision whose reward window has closed with the feedback inside it.
+
+        `window` is in seconds; feedback later than `timestamp + window` is ignored and a
+        decision with none inside it gets `reward_of({})`. `reward_of` maps the feedback
+        kinds received (kind -> value) to one reward. `after` is the (timestamp, event_id)
+        of the last pair already consumed, so a learner can tail the log.
+        """
+        if not (window >= 0 and math.isfinite(window)):
+            raise InvalidRecordError(f"reward window {window!r} must be a finite number >= 0")
+        until = (time.time() if now is None else now) - window
+        for row, kinds in self._decision_pages(
+            since, until, with_rewards=True, window=window, after=after
+        ):
+            yield LearningPair(_decision(row), float(reward_of(kinds)), kinds)
+
+    def _decision_pages(
+        self,
+        since: float | None,
+        until: float | None,
+        *,
+        with_rewards: bool,
+        window: float = 0.0,
+        after: tuple[float, str] | None = None,
+    ) -> Iterator[tuple[tuple, dict[str, float | None]]]:
+        # Keyset pagination keeps each read transaction short, so a long export or a
+        # learner catching up never blocks the writers for long.
+        cursor = after
+        while True:
+            where, params = [], []
+            if since is not None:
+                where.append("timestamp >= ?")
+                params.append(since)
+            if until is not None:
+                where.append("timestamp <= ?")
+                params.append(until)
+            if cursor is not None:
+                where.append("(timestamp, event_id) > (?, ?)")
+                params.extend(cursor)
+            sql = "SELECT * FROM decisions"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += f" ORDER BY timestamp, event_id LIMIT {_PAGE}"
+            rows = self.db.execute(sql, params).fetchall()
+            if not rows:
+                return
+            rewards: dict[str, dict[str, float | None]] = {}
+            if with_rewards:
+                first, last = rows[0], rows[-1]
+                for event_id, kind, value in self.db.execute(
+                    "SELECT r.event_id, r.kind, r.value FROM rewards r "
+                    "JOIN decisions d ON d.event_id = r.event_id "
+                    "WHERE (d.timestamp, d.event_id) >= (?, ?) "
+                    "AND (d.timestamp, d.event_id) <= (?, ?) "
+                    "AND r.timestamp <= d.timestamp + ?",
+                    [first[1], first[0], last[1], last[0], window],
+                ):
+                    rewards.setdefault(event_id, {})[kind] = value
+            for row in rows:
+                yield row, rewards.get(row[0], {})
+            if len(rows) < _PAGE:
+                return
+            cursor = (rows[-1][1], rows[-1][0])
+
+    # -- what we know of users and artworks --------------------------------------------
+
+    def genre_affinity(self, user_id: str, limit: int = 200) -> dict[str, float]:
+        """Share of each genre among the titles this user played recently (our own log)."""
+        rows = self.db.execute(
+            "SELECT t.genres FROM rewards r JOIN decisions d ON d.event_id = r.event_id "
+            "JOIN titles t ON t.id = d.title_id "
+            "WHERE d.user_id = ? AND r.kind = 'play' ORDER BY d.timestamp DESC LIMIT ?",
+            [user_id, limit],
+        ).fetchall()
+        counts: dict[str, float] = {}
+        for (genres,) in rows:
+            for g in json.loads(genres or "[]"):
+                counts[g] = counts.get(g, 0.0) + 1.0
+        total = sum(counts.values())
+        return {g: c / total for g, c in sorted(counts.items())} if total else {}
+
+    def artwork_stats(self, title_id: str) -> list[dict[str, Any]]:
+        """Impressions, clicks and plays per (artwork, policy) for one title."""
+        self.get_title(title_id)
+        rows = self.db.execute(
+            "SELECT d.action, d.policy, count(*) AS decisions, "
+            "sum(EXISTS(SELECT 1 FROM rewards r WHERE r.event_id = d.event_id "
+            "AND r.kind = 'impression')) AS impressions, "
+            "sum(EXISTS(SELECT 1 FROM rewards r WHERE r.event_id = d.event_id "
+            "AND r.kind = 'click')) AS clicks, "
+            "sum(EXISTS(SELECT 1 FROM rewards r WHERE r.event_id = d.event_id "
+            "AND r.kind = 'play')) AS plays "
+            "FROM decisions d WHERE d.title_id = ? GROUP BY d.action, d.policy "
+            "ORDER BY d.action, d.policy",
+            [title_id],
+        ).fetchall()
+        keys = ("artwork_id", "policy", "decisions", "impressions", "clicks", "plays")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def _columns(self, table: str) -> tuple[str, ...]:
+        cols = getattr(self._local, "cols", None)
+        if cols is None:
+            cols = self._local.cols = {}
+        if table not in cols:
+            cols[table] = tuple(c.name for c in self.db[table].columns)
+        return cols[table]
+
+
+def check_id(value: str, what: str) -> str:
+    """Refuse ids that are empty, too long, or could play tricks in paths and URLs."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise InvalidRecordError(
+            f"{what} id {value!r} is not valid; use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _check_decision(d: LoggedDecision) -> None:
+    n = len(d.candidates)
+    problem = None
+    if n == 0:
+        problem = "has no candidates"
+    elif len(set(d.candidates)) != n:
+        problem = "names a candidate twice"
+    elif len(d.pmf) != n:
+        problem = f"has {len(d.pmf)} probabilities for {n} candidates"
+    elif any(not (0.0 <= p <= 1.0) for p in d.pmf):
+        problem = "has a probability outside [0, 1]"
+    elif abs(math.fsum(d.pmf) - 1.0) > PMF_TOLERANCE:
+        problem = f"has a pmf summing to {math.fsum(d.pmf):.9f}, not 1"
+    elif d.action not in d.candidates:
+        problem = f"chose {d.action!r}, which is not among its candidates"
+    elif not (0.0 < d.probability <= 1.0):
+        problem = f"has probability {d.probability!r}; it must be in (0, 1]"
+    elif abs(d.pmf[d.candidates.index(d.action)] - d.probability) > PMF_TOLERANCE:
+        problem = "has a probability that differs from the pmf of its chosen action"
+    if problem:
+        raise InvalidRecordError(f"decision {d.event_id!r} {problem}; it was not logged")
+
+
+def _title(row: tuple) -> Title:
+    return Title(row[0], row[1], tuple(json.loads(row[2] or "[]")), row[3] or 0.0)
+
+
+def _artwork_row(a: Artwork) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "title_id": a.title_id,
+        "path": a.path,
+        "source": a.source,
+        "frame_time": a.frame_time,
+        "frame_index": a.frame_index,
+        "shot": a.shot,
+        "width": a.width,
+        "height": a.height,
+        "quality": _json(dict(a.quality)),
+        "tags": _json(list(a.tags)),
+        "embedding": None if a.embedding is None else a.embedding.astype(np.float32).tobytes(),
+        "embedder": a.embedder,
+        "status": a.status,
+        "is_default": int(a.is_default),
+        "created": a.created,
+    }
+
+
+def _artwork(cols: tuple[str, ...], row: tuple) -> Artwork:
+    r = dict(zip(cols, row))
+    emb = r.get("embedding")
+    return Artwork(
+        id=r["id"],
+        title_id=r["title_id"],
+        path=r["path"],
+        source=r["source"],
+        width=r["width"],
+        height=r["height"],
+        status=r["status"],
+        is_default=bool(r["is_default"]),
+        frame_time=r["frame_time"],
+        frame_index=r.get("frame_index"),
+        shot=r.get("shot"),
+        quality=json.loads(r["quality"] or "{}"),
+        tags=tuple(json.loads(r["tags"] or "[]")),
+        embedding=None if emb is None else np.frombuffer(emb, dtype=np.float32).copy(),
+        embedder=r.get("embedder"),
+        created=r["created"] or 0.0,
+    )
+
+
+def _decision_row(d: LoggedDecision) -> list[Any]:
+    return [
+        d.event_id,
+        d.timestamp,
+        d.user_id,
+        d.title_id,
+        _json(dict(d.context)),
+        _json(list(d.candidates)),
+        _json([float(p) for p in d.pmf]),
+        d.action,
+        float(d.probability),
+        d.policy,
+        int(d.model_version),
+    ]
+
+
+def _decision(row: tuple) -> LoggedDecision:
+    return LoggedDecision(
+        event_id=row[0],
+        timestamp=row[1],
+        user_id=row[2],
+        title_id=row[3],
+        context=json.loads(row[4] or "{}"),
+        candidates=tuple(json.loads(row[5])),
+        pmf=tuple(json.loads(row[6])),
+        action=row[7],
+        probability=row[8],
+        policy=row[9],
+        model_version=row[10],
+    )

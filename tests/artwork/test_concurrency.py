@@ -1,0 +1,42 @@
+"""Two processes logging decisions and rewards into one store at once lose nothing."""
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+from artwork.records import LoggedDecision, Reward
+from artwork.store import Store
+
+PER_WRITER = 400
+
+
+def _writer(data_dir: str, name: str, start: mp.Event) -> None:
+    store = Store.open(Path(data_dir))
+    start.wait(10)
+    for i in range(PER_WRITER):
+        eid = f"{name}-{i}"
+        store.log_decision(LoggedDecision(
+            eid, float(i), f"user-{i % 17}", "t1", {"features": {"writer": name}},
+            ("a", "b"), (0.25, 0.75), "b", 0.75, "vw", 1,
+        ))
+        store.add_rewards([Reward(eid, i + 0.5, "impression"), Reward(eid, i + 0.6, "play")])
+        if i % 3 == 0:
+            store.add_reward(Reward(eid, i + 0.7, "play"))  # a repeat: must not count twice
+
+
+def test_two_processes_log_at_the_same_time(data_dir):
+    Store.open(data_dir).add_title("t1", "One")
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(str(data_dir), n, start)) for n in ("A", "B")]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = Store.open(data_dir)
+    assert store.count_decisions() == 2 * PER_WRITER
+    assert store.count_rewards() == 2 * 2 * PER_WRITER
+    ids = {d.event_id for d in store.decisions()}
+    assert ids == {f"{n}-{i}" for n in "AB" for i in range(PER_WRITER)}

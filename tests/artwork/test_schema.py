@@ -1,0 +1,59 @@
+"""A data directory written by the previous schema version opens in this one."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from artwork.errors import SchemaError
+from artwork.schema import LATEST, migrate, schema_version
+from artwork.store import DB_NAME, Store
+
+
+def _write_v1(data_dir, image: bytes) -> None:
+    """A store as version 1 of the program left it: its schema, its rows, its files."""
+    data_dir.mkdir(parents=True)
+    db = sqlite_utils.Database(sqlite3.connect(data_dir / DB_NAME, isolation_level=None))
+    assert migrate(db, target=1) == 1
+    db["titles"].insert({"id": "old", "name": "Old Title", "genres": '["drama"]', "created": 1.0})
+    (data_dir / "images" / "ab").mkdir(parents=True)
+    (data_dir / "images" / "ab" / "ab12.jpg").write_bytes(image)
+    db["artworks"].insert({
+        "id": "ab12", "title_id": "old", "path": "images/ab/ab12.jpg", "source": "upload",
+        "frame_time": None, "width": 96, "height": 64, "quality": '{"sharpness": 0.5}',
+        "tags": '["dark"]', "embedding": None, "status": "live", "is_default": 1, "created": 2.0,
+    })
+    db["decisions"].insert({
+        "event_id": "e-old", "timestamp": 10.0, "user_id": "u", "title_id": "old",
+        "context": "{}", "candidates": '["ab12"]', "pmf": "[1.0]", "action": "ab12",
+        "probability": 1.0, "policy": "uniform", "model_version": 0,
+    })
+    db["rewards"].insert({"event_id": "e-old", "kind": "play", "timestamp": 11.0, "value": None})
+    db.conn.close()
+
+
+def test_previous_version_opens_and_keeps_everything(data_dir, jpeg_bytes):
+    _write_v1(data_dir, jpeg_bytes(1))
+    store = Store.open(data_dir)
+    assert schema_version(store.db) == LATEST
+    art = store.get_artwork("ab12")
+    assert (art.status, art.is_default, art.shot, art.frame_index) == ("live", True, None, None)
+    assert art.quality == {"sharpness": 0.5} and art.tags == ("dark",)
+    assert store.get_title("old").genres == ("drama",)
+    assert store.get_decision("e-old").action == "ab12"
+    assert [r.kind for r in store.rewards_for("e-old")] == ["play"]
+    # the new columns work on the upgraded file
+    new = store.add_artwork_image("old", jpeg_bytes(2), source="video", shot=3, frame_index=7)
+    assert store.get_artwork(new.id).shot == 3
+    backup = data_dir / f"{DB_NAME}.pre-migration.bak"
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_newer_schema_is_refused(data_dir):
+    data_dir.mkdir(parents=True)
+    with sqlite3.connect(data_dir / DB_NAME) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 5}")
+    with pytest.raises(SchemaError, match="newer than this program"):
+        Store.open(data_dir)

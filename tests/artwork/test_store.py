@@ -1,0 +1,174 @@
+"""Round trips of every record through a real SQLite store, and the reward-window join."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from artwork.errors import AlreadyExistsError, InvalidRecordError, NotFoundError
+from artwork.records import LoggedDecision, Reward, Title
+from artwork.store import Store
+from bandit.rewards import RewardMapping
+
+
+def test_title_round_trip(store, data_dir):
+    added = store.add_title("t-1", "The Title", ["drama", "comedy"])
+    again = Store.open(data_dir)
+    assert again.get_title("t-1") == added
+    assert again.list_titles() == [added]
+    assert isinstance(added, Title) and added.genres == ("drama", "comedy")
+
+
+@pytest.mark.parametrize("bad", ["", "../etc", "a/b", "x" * 200, "sp ace", ".hidden", "é"])
+def test_title_ids_with_tricks_are_refused(store, bad):
+    with pytest.raises(InvalidRecordError, match="is not valid"):
+        store.add_title(bad, "Name")
+    assert store.list_titles() == []
+
+
+def test_duplicate_and_unknown_titles(store):
+    store.add_title("t1", "One")
+    with pytest.raises(AlreadyExistsError, match="already exists"):
+        store.add_title("t1", "Again")
+    with pytest.raises(NotFoundError, match="no title 'nope'"):
+        store.get_title("nope")
+
+
+def test_artwork_round_trip_with_every_field(store, data_dir, jpeg_bytes):
+    store.add_title("t1", "One")
+    emb = np.linspace(-1, 1, 16, dtype=np.float32)
+    data = jpeg_bytes(7, 160, 90)
+    art = store.add_artwork_image(
+        "t1", data, source="video", frame_time=12.5, frame_index=300, shot=4,
+        quality={"sharpness": 0.8, "faces": 2}, tags=("close-up", "dark"),
+        embedding=emb, embedder="classic-v1", status="live",
+    )
+    loaded = Store.open(data_dir).get_artwork(art.id)
+    assert loaded == art
+    assert loaded.embedding.dtype == np.float32 and np.array_equal(loaded.embedding, emb)
+    assert (loaded.width, loaded.height, loaded.shot, loaded.frame_index) == (160, 90, 4, 300)
+    assert (data_dir / loaded.path).read_bytes() == data
+    assert store.list_artworks("t1", "live") == [art]
+    assert store.list_artworks("t1", "retired") == []
+
+
+def test_same_image_twice_is_refused(store, jpeg_bytes):
+    store.add_title("t1", "One")
+    store.add_title("t2", "Two")
+    art = store.add_artwork_image("t1", jpeg_bytes(1))
+    with pytest.raises(AlreadyExistsError, match=f"already artwork {art.id} of title 't1'"):
+        store.add_artwork_image("t2", jpeg_bytes(1))
+
+
+def test_status_and_default(store, jpeg_bytes):
+    store.add_title("t1", "One")
+    a = store.add_artwork_image("t1", jpeg_bytes(1))
+    b = store.add_artwork_image("t1", jpeg_bytes(2))
+    assert store.set_status(a.id, "live").status == "live"
+    assert store.set_default(a.id).is_default
+    assert store.set_default(b.id).is_default
+    assert not store.get_artwork(a.id).is_default
+    with pytest.raises(InvalidRecordError, match="status 'gone'"):
+        store.set_status(a.id, "gone")
+    with pytest.raises(NotFoundError):
+        store.set_status("missing", "live")
+
+
+def test_decision_and_reward_round_trip(store, make_decision):
+    d = make_decision("e1", 100.0)
+    store.log_decision(d)
+    assert store.get_decision("e1") == d
+    assert isinstance(store.get_decision("e1"), LoggedDecision)
+    r = Reward("e1", 101.5, "click", 2.0)
+    assert store.add_reward(r) is True
+    assert store.rewards_for("e1") == [r]
+    assert list(store.decisions()) == [d]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(pmf=(0.2, 0.5, 0.4)), "summing to"),
+        (dict(pmf=(0.5, 0.0, 0.5), chosen=1), r"probability 0\.0"),
+        (dict(candidates=("a1", "a1", "a3")), "names a candidate twice"),
+        (dict(candidates=(), pmf=(), chosen=0), "no candidates"),
+        (dict(pmf=(0.5, 0.5)), "2 probabilities for 3 candidates"),
+    ],
+)
+def test_inconsistent_decisions_are_refused(store, make_decision, change, message):
+    if not change.get("candidates", True):
+        d = LoggedDecision("bad", 1.0, "u", "t", {}, (), (), "a1", 1.0, "vw", 0)
+    else:
+        d = make_decision("bad", 1.0, **change)
+    with pytest.raises(InvalidRecordError, match=message):
+        store.log_decision(d)
+    assert store.count_decisions() == 0
+
+
+def test_feedback_is_idempotent_and_checked(store, make_decision):
+    store.log_decision(make_decision("e1", 100.0))
+    assert store.add_rewards([Reward("e1", 101, "play"), Reward("e1", 102, "play")]) == [True, False]
+    assert store.add_reward(Reward("e1", 103, "play")) is False
+    assert store.count_rewards() == 1
+    with pytest.raises(NotFoundError, match="no decision with event id 'nope'"):
+        store.add_rewards([Reward("e1", 101, "click"), Reward("nope", 101, "play")])
+    with pytest.raises(InvalidRecordError, match="kind 'like'"):
+        store.add_reward(Reward("e1", 101, "like"))
+    with pytest.raises(InvalidRecordError, match="finite"):
+        store.add_reward(Reward("e1", 101, "play", float("nan")))
+    assert store.count_rewards() == 1  # the refused batch wrote nothing
+
+
+def test_reward_join_window_duplicates_and_missing(store, make_decision):
+    reward_of = RewardMapping()
+    store.log_decision(make_decision("played", 100.0))
+    store.log_decision(make_decision("late", 110.0))
+    store.log_decision(make_decision("clicked", 120.0))
+    store.log_decision(make_decision("silent", 130.0))
+    store.log_decision(make_decision("open", 990.0))  # window not closed yet at now=1000
+    store.add_rewards([
+        Reward("played", 101, "impression"), Reward("played", 150, "click"),
+        Reward("played", 160, "play"), Reward("played", 170, "play"),  # duplicate ignored
+        Reward("late", 110 + 61, "play"),  # after the 60 s window
+        Reward("clicked", 121, "click"),
+    ])
+    pairs = list(store.learning_pairs(60, reward_of, now=1000))
+    got = {p.decision.event_id: (p.reward, dict(p.kinds)) for p in pairs}
+    assert got == {
+        "played": (1.0, {"impression": None, "click": None, "play": None}),
+        "late": (0.0, {}),
+        "clicked": (0.0, {"click": None}),
+        "silent": (0.0, {}),
+    }
+    assert [p.decision.event_id for p in pairs] == ["played", "late", "clicked", "silent"]
+    # A learner tailing the log resumes after the last pair it consumed.
+    last = pairs[1].decision
+    rest = store.learning_pairs(60, reward_of, now=1000, after=(last.timestamp, last.event_id))
+    assert [p.decision.event_id for p in rest] == ["clicked", "silent"]
+    # A wider window and another mapping change the answer.
+    clicks = RewardMapping.from_weights({"click": 0.25})
+    wide = {p.decision.event_id: p.reward for p in store.learning_pairs(100, clicks, now=2000)}
+    assert wide == {"played": 1.0, "late": 1.0, "clicked": 0.25, "silent": 0.0, "open": 0.0}
+
+
+def test_reward_join_pages_through_many_decisions(store, make_decision):
+    for i in range(4500):
+        store.log_decision(make_decision(f"e{i:05d}", 1000.0 + i // 3))
+    store.add_rewards([Reward(f"e{i:05d}", 1000.0 + i // 3, "play") for i in range(0, 4500, 7)])
+    pairs = list(store.learning_pairs(10, RewardMapping(), now=10_000))
+    assert len(pairs) == 4500
+    assert sum(p.reward for p in pairs) == len(range(0, 4500, 7))
+    assert len({p.decision.event_id for p in pairs}) == 4500
+
+
+def test_genre_affinity_and_stats(store, make_decision, jpeg_bytes):
+    store.add_title("t1", "One", ["drama"])
+    store.add_title("t2", "Two", ["drama", "comedy"])
+    store.log_decision(make_decision("e1", 1.0, title="t1"))
+    store.log_decision(make_decision("e2", 2.0, title="t2"))
+    store.log_decision(make_decision("e3", 3.0, title="t2", user="other"))
+    store.add_rewards([Reward("e1", 2, "play"), Reward("e2", 3, "play"), Reward("e3", 4, "play")])
+    assert store.genre_affinity("u1") == pytest.approx({"comedy": 1 / 3, "drama": 2 / 3})
+    assert store.genre_affinity("stranger") == {}
+    stats = store.artwork_stats("t2")
+    assert stats == [{"artwork_id": "a2", "policy": "vw", "decisions": 2, "impressions": 0,
+                      "clicks": 0, "plays": 2}]
