@@ -1,40 +1,61 @@
-"""The reward mapping: from the feedback kinds an impression earned to one number."""
+"""From feedback kinds to one reward number."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from bandit.errors import InvalidPolicyError
+from bandit.errors import InvalidRewardError
+
 
 FEEDBACK_KINDS = ("impression", "click", "play")
 DEFAULT_WEIGHTS = {"impression": 0.0, "click": 0.0, "play": 1.0}
 
 
+def _default_weights() -> dict[str, float]:
+    return dict(DEFAULT_WEIGHTS)
+
+
 @dataclass(frozen=True)
 class RewardMapping:
-    """Reward = the largest weight among the feedback kinds received (0 for none).
+    """Reward of a decision = the largest weight among the feedback kinds it received.
 
-    The default rewards plays only, so a "clickbait" artwork that draws clicks but not
-    plays earns nothing.
+    The default rewards a play only, so a "clickbait" artwork that draws clicks but no plays
+    earns nothing. With ``use_values`` a kind that arrived with a value counts weight × value
+    (e.g. the share of the title watched). No feedback at all is reward 0.
     """
 
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: Mapping[str, float] = field(default_factory=_default_weights)
+    use_values: bool = False
 
     def __post_init__(self) -> None:
-        for kind, w in self.weights.items():
-            if kind not in FEEDBACK_KINDS:
-                raise InvalidPolicyError(
-                    f"reward for {kind!r}: feedback kinds are {', '.join(FEEDBACK_KINDS)}"
-                )
-            if not math.isfinite(w):
-                raise InvalidPolicyError(f"reward for {kind!r} must be a finite number, not {w}")
+        if not self.weights:
+            raise InvalidRewardError("reward weights are empty; give at least one kind, e.g. {'play': 1.0}")
+        for kind, weight in self.weights.items():
+            if not isinstance(kind, str) or not kind:
+                raise InvalidRewardError(f"feedback kind {kind!r} must be a non-empty string")
+            if not isinstance(weight, (int, float)) or not math.isfinite(weight):
+                raise InvalidRewardError(f"weight of {kind!r} is {weight!r}; use a finite number")
+        object.__setattr__(self, "weights", {k: float(v) for k, v in self.weights.items()})
 
     @classmethod
     def from_weights(cls, overrides: Mapping[str, float]) -> "RewardMapping":
-        """The default mapping with some kinds' rewards replaced."""
+        """The default mapping with some kinds' weights replaced or added."""
         return cls({**DEFAULT_WEIGHTS, **overrides})
 
     def __call__(self, kinds: Mapping[str, float | None]) -> float:
-        """The reward earned by an impression that received these feedback kinds."""
-        return max((self.weights.get(k, 0.0) for k in kinds), default=0.0)
+        """The reward for the feedback ``{kind: value or None}`` received inside the reward window."""
+        reward: float | None = None
+        for kind, value in kinds.items():
+            weight = self.weights.get(kind)
+            if weight is None:
+                raise InvalidRewardError(
+                    f"feedback kind {kind!r} has no reward weight; known kinds: "
+                    f"{', '.join(sorted(self.weights))} (add it to RewardMapping.weights)"
+                )
+            if self.use_values and value is not None:
+                if not math.isfinite(float(value)):
+                    raise InvalidRewardError(f"feedback {kind!r} has value {value!r}; send a finite number")
+                weight *= float(value)
+            reward = weight if reward is None else max(reward, weight)
+        return 0.0 if reward is None else reward

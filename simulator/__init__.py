@@ -1,0 +1,25 @@
+"""Replay simulator: logged feedback, off-policy estimators, synthetic worlds, online simulation and reports."""
+from simulator.errors import (ExternalPolicyError, InvalidEstimatorError, InvalidLogError, LogFormatError,
+                              MissingColumnError, PolicySpecError, SimulationError, SimulatorError)
+from simulator.estimators import (IPS, DirectMethod, DoublyRobust, Estimate, Estimator, Replay, SelfNormalizedIPS,
+                                  make_estimator)
+from simulator.evaluation import (LearningCurve, PolicyEvaluation, PolicyRun, evaluate_policies, external_pmf,
+                                  policy_pmf, replay_learning, run_policy)
+from simulator.logs import EXPORT_MAPPING, BanditRows, ColumnMapping, LoggedFeedback, read_log, write_log
+from simulator.online import PolicyOutcome, SimulationResult, simulate
+from simulator.reports import write_evaluation_report, write_simulation_report
+from simulator.reward_model import VWRewardModel
+from simulator.specs import PolicySpec, parse_policy_spec, parse_policy_specs
+from simulator.synthetic import SyntheticLog, context_json, log_from_world, world_catalog
+from simulator.world import Impression, World, WorldConfig, WorldError
+
+__all__ = [
+    "BanditRows", "ColumnMapping", "DirectMethod", "DoublyRobust", "EXPORT_MAPPING", "Estimate", "Estimator",
+    "ExternalPolicyError", "IPS", "Impression", "InvalidEstimatorError", "InvalidLogError", "LearningCurve",
+    "LogFormatError", "LoggedFeedback", "MissingColumnError", "PolicyEvaluation", "PolicyOutcome", "PolicyRun",
+    "PolicySpec", "PolicySpecError", "Replay", "SelfNormalizedIPS", "SimulationError", "SimulationResult",
+    "SimulatorError", "SyntheticLog", "VWRewardModel", "World", "WorldConfig", "WorldError", "context_json",
+    "evaluate_policies", "external_pmf", "log_from_world", "make_estimator", "parse_policy_spec",
+    "parse_policy_specs", "policy_pmf", "read_log", "replay_learning", "run_policy", "simulate", "world_catalog",
+    "write_evaluation_report", "write_simulation_report",
+]

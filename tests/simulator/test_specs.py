@@ -1,0 +1,71 @@
+"""Policy spec parsing: every kind, parameters, and clear errors."""
+from __future__ import annotations
+
+import pytest
+
+from bandit.baselines import DefaultArtworkPolicy, EpsilonGreedyPolicy, ThompsonPolicy, UniformPolicy
+from bandit.vw_policy import VWPolicy
+from simulator.errors import PolicySpecError
+from simulator.specs import parse_policy_spec, parse_policy_specs
+
+
+@pytest.mark.parametrize("text, cls, attrs", [
+    ("uniform", UniformPolicy, {}),
+    ("default", DefaultArtworkPolicy, {"epsilon": 0.1}),
+    ("default:0.05", DefaultArtworkPolicy, {"epsilon": 0.05}),
+    ("egreedy:0.2", EpsilonGreedyPolicy, {"epsilon": 0.2}),
+    ("egreedy:0.2,floor=0", EpsilonGreedyPolicy, {"epsilon": 0.2, "floor": 0.0}),
+    ("thompson", ThompsonPolicy, {}),
+    ("thompson:64", ThompsonPolicy, {"grid": 64}),
+])
+def test_baseline_specs(text, cls, attrs):
+    policy = parse_policy_spec(text).build(seed=3)
+    assert type(policy) is cls
+    for key, value in attrs.items():
+        assert getattr(policy, key) == value
+
+
+@pytest.mark.parametrize("text, exploration, extra", [
+    ("vw", "squarecb", {}),
+    ("vw:squarecb", "squarecb", {}),
+    ("vw:epsilon=0.05", "epsilon", {"epsilon": 0.05}),
+    ("vw:softmax,softmax_lambda=5", "softmax", {"softmax_lambda": 5.0}),
+    ("vw:bag,bag_size=3,learning_rate=0.1", "bag", {"bag_size": 3, "learning_rate": 0.1}),
+])
+def test_vw_specs(text, exploration, extra):
+    spec = parse_policy_spec(text)
+    assert spec.learns
+    policy = spec.build()
+    assert isinstance(policy, VWPolicy) and policy.vw_settings.exploration == exploration
+    for key, value in extra.items():
+        assert getattr(policy.vw_settings, key) == value
+
+
+def test_file_and_logged_specs():
+    spec = parse_policy_spec("file:probs.csv")
+    assert spec.kind == "file" and str(spec.path) == "probs.csv" and not spec.learns
+    assert parse_policy_spec("logged").kind == "logged"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty policy spec"),
+    ("greedy", "unknown policy 'greedy'; use one of: uniform"),
+    ("egreedy:lots", "epsilon='lots' is not a number"),
+    ("egreedy:1.5", "epsilon 1.5 must be in \\[0, 1\\]"),
+    ("vw:magic", "exploration 'magic' is unknown"),
+    ("vw:squarecb,colour=red", "unknown parameter 'colour' for vw"),
+    ("uniform:0.3", "uniform takes no bare parameter"),
+    ("thompson:2.5", "grid='2.5' is not an integer"),
+    ("file:", "name the probability file"),
+    ("egreedy:0.1,", "empty parameter"),
+])
+def test_bad_specs(text, message):
+    with pytest.raises(PolicySpecError, match=message):
+        parse_policy_spec(text).build()
+
+
+def test_duplicate_and_missing_specs():
+    with pytest.raises(PolicySpecError, match="given twice"):
+        parse_policy_specs(["uniform", "uniform"])
+    with pytest.raises(PolicySpecError, match="no policy to evaluate"):
+        parse_policy_specs([])
