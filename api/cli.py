@@ -8,33 +8,16 @@ from typing import Sequence
 
 from artwork.errors import CatalogError
 from bandit.errors import BanditError
+from simulator.errors import SimulatorError
+from vision.errors import VisionError
 
-from api import cli_catalog
+from api import cli_catalog, cli_demo, cli_serve, cli_simulator, cli_vision
 from api.config import ConfigError
 
-# Each area registers its subcommands here; a handler returns the exit code.
-_AREAS = [cli_catalog]
-
-
-def _optional_areas() -> list:
-    areas = []
-    for name in ("api.cli_vision", "api.cli_simulator", "api.cli_serve", "api.cli_demo"):
-        try:
-            areas.append(__import__(name, fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return areas
-
-
-def _error_types() -> tuple[type[BaseException], ...]:
-    types: list[type[BaseException]] = [CatalogError, BanditError, ConfigError]
-    for module, name in (("vision.errors", "VisionError"), ("simulator.errors", "SimulatorError")):
-        try:
-            types.append(getattr(__import__(module, fromlist=[name]), name))
-        except ModuleNotFoundError:
-            pass
-    return tuple(types)
+# Each area registers its subcommands; a handler returns the exit code.
+_AREAS = (cli_catalog, cli_vision, cli_simulator, cli_serve, cli_demo)
+# Library errors become one line on stderr and exit code 2.
+_ERRORS = (CatalogError, BanditError, VisionError, SimulatorError, ConfigError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for area in _AREAS + _optional_areas():
+    for area in _AREAS:
         area.register(sub)
     return parser
 
@@ -66,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except _error_types() as exc:
+    except _ERRORS as exc:
         print(f"artbandit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

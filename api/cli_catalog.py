@@ -9,7 +9,7 @@ from typing import Any, Iterable, Sequence
 
 from artwork.export import export_log, format_of
 from artwork.images import read_image_file
-from artwork.records import ARTWORK_STATUSES, Artwork, Title
+from artwork.records import ARTWORK_STATUSES, REWARD_KINDS, Artwork, Title
 from artwork.store import Store
 
 from api.config import ConfigError, resolve_data_dir
@@ -71,6 +71,10 @@ def parse_reward_weights(pairs: Sequence[str] | None) -> dict[str, float]:
             sep = ""
         if not sep:
             raise ConfigError(f"--reward {pair!r}: write it as KIND=NUMBER, e.g. play=1")
+        if kind.strip() not in REWARD_KINDS:
+            raise ConfigError(
+                f"--reward {pair!r}: feedback kinds are {', '.join(REWARD_KINDS)}"
+            )
     return weights
 
 
@@ -131,7 +135,7 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     fmt = format_of(out, args.format)
-    mapping = RewardMapping.from_weights(parse_reward_weights(args.reward))
+    mapping = RewardMapping({**RewardMapping().weights, **parse_reward_weights(args.reward)})
     store = open_store(args)
     rows = export_log(store, out, window=args.window, reward_of=mapping, fmt=fmt)
     if args.json:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from simulator.errors import InvalidEstimatorError, PolicySpecError
 from simulator.estimators import ESTIMATORS, make_estimator
-from simulator.evaluation import evaluate_policies
 from simulator.logs import ColumnMapping, read_log
 from simulator.online import simulate
 from simulator.reports import SIMULATION_COLUMNS, evaluation_rows, format_table, write_evaluation_report, write_simulation_report
-from simulator.reward_model import VWRewardModel
+from simulator.replay import replay_log
 from simulator.specs import parse_policy_specs
 from simulator.world import World, WorldConfig
 
@@ -98,11 +97,7 @@ def run_replay(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     started = time.perf_counter()
     log = read_log(args.log, _mapping(args), format=args.format)
-    rewards = None
-    if any(e.name in ("dm", "dr") for e in estimators):
-        rewards = VWRewardModel(seed=args.seed).fit_predict(log, progress=progress)
-    evaluations = evaluate_policies(log, specs, estimators, estimated_rewards=rewards, seed=args.seed,
-                                    progress=progress)
+    evaluations = replay_log(log, specs, estimators, seed=args.seed, progress=progress)
     meta = {"log": str(args.log), "n_rounds": log.n_rounds, "n_actions": log.n_actions,
             "mean_logged_reward": float(log.reward.mean()), "estimators": ",".join(names),
             "seconds": round(time.perf_counter() - started, 2)}

@@ -1,9 +1,16 @@
-"""Configuration: the one place that reads the environment and config files."""
+"""Configuration: the one place that reads the environment and config files.
+
+Precedence, lowest first: defaults → config file (TOML) → `ARTBANDIT_*` environment →
+explicit overrides (tests, command-line flags). Everything below `api/` receives plain values.
+"""
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 DEFAULT_DATA_DIR = "./artbandit-data"
 ENV_PREFIX = "ARTBANDIT_"
@@ -11,6 +18,118 @@ ENV_PREFIX = "ARTBANDIT_"
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the service, validated once."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    token: str = ""
+    policy: str = "vw:squarecb"
+    floor: float = 0.01
+    seed: int | None = None
+    reward_window: float = 3600.0
+    reward_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"impression": 0.0, "click": 0.0, "play": 1.0}
+    )
+    learn: bool = True
+    learn_interval: float = 1.0
+    snapshot_every: int = 500
+    snapshot_keep: int = 5
+    reload_interval: float = 2.0
+    catalog_ttl: float = 2.0
+    max_titles: int = 24
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_video_bytes: int = 512 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    embed_dim: int = 8
+
+    def __post_init__(self) -> None:
+        checks = [
+            (0.0 <= self.floor < 1.0, "floor must be in [0, 1)"),
+            (self.reward_window >= 0, "reward_window must be >= 0 seconds"),
+            (self.learn_interval > 0, "learn_interval must be > 0 seconds"),
+            (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
+            (self.snapshot_keep >= 1, "snapshot_keep must be >= 1"),
+            (self.reload_interval > 0, "reload_interval must be > 0 seconds"),
+            (self.catalog_ttl >= 0, "catalog_ttl must be >= 0 seconds"),
+            (1 <= self.max_titles <= 1000, "max_titles must be between 1 and 1000"),
+            (self.max_upload_bytes > 0, "max_upload_bytes must be > 0"),
+            (self.max_video_bytes > 0, "max_video_bytes must be > 0"),
+            (self.max_image_pixels > 0, "max_image_pixels must be > 0"),
+            (1 <= self.embed_dim <= 64, "embed_dim must be between 1 and 64"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"configuration: {message}")
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if name == "reward_weights":
+            if isinstance(value, str):
+                pairs = (p.split("=", 1) for p in value.split(",") if p.strip())
+                value = {k.strip(): float(v) for k, v in pairs}
+            return {str(k): float(v) for k, v in dict(value).items()}
+        if name == "data_dir":
+            return Path(value)
+        if kind == "bool":
+            if isinstance(value, str):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return value.lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if kind == "int":
+            return int(value)
+        if kind == "int | None":
+            return None if value in (None, "", "none") else int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{source}: {name} = {value!r} is not a valid {kind}"
+        ) from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration from defaults, a TOML file, the environment and overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = path or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        data = data.get("artbandit", data)
+        for key, value in data.items():
+            if key not in _FIELDS:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value, str(path))
+    for name in _FIELDS:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = _coerce(name, env[key], key)
+    for key, value in (overrides or {}).items():
+        if key not in _FIELDS:
+            raise ConfigError(f"unknown setting {key!r}")
+        if value is not None:
+            values[key] = _coerce(key, value, "override")
+    return Config(**values)
 
 
 def resolve_data_dir(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:

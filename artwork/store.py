@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import math
 import re
 import sqlite3
@@ -36,6 +38,10 @@ DB_NAME = "artbandit.db"
 PMF_TOLERANCE = 1e-6
 RewardFn = Callable[[Mapping[str, "float | None"]], float]
 _PAGE = 2000
+_INSERT_DECISION = (
+    "INSERT INTO decisions (event_id, timestamp, user_id, title_id, context, candidates, pmf, "
+    "action, probability, policy, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -97,13 +103,30 @@ class Store:
     def _write(self) -> Iterator[sqlite_utils.Database]:
         """One write transaction, taking the write lock up front (BEGIN IMMEDIATE)."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        # Writers queue on a file lock before SQLite's own: SQLite's busy handler polls with
+        # sleeps of 1 ms and more, which would dominate a decision's latency when several
+        # worker processes log at once; flock wakes the next writer as soon as one is done.
+        fd = self._lock_fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        conn = db.conn
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        # One descriptor per thread: flock excludes open file descriptions, not threads.
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is None:
+            fd = os.open(self.data_dir / f"{DB_NAME}.writelock", os.O_RDWR | os.O_CREAT, 0o644)
+            self._local.lock_fd = fd
+        return fd
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -111,6 +134,10 @@ class Store:
         if db is not None:
             db.conn.close()
             self._local.db = None
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._local.lock_fd = None
 
     def __enter__(self) -> "Store":
         return self
@@ -145,6 +172,10 @@ class Store:
         if row is None:
             raise NotFoundError(f"no title {id!r}; `artbandit title list` shows the titles")
         return _title(row)
+
+    def count_titles(self) -> int:
+        """How many titles the catalog holds."""
+        return self.db.execute("SELECT count(*) FROM titles").fetchone()[0]
 
     def list_titles(self) -> list[Title]:
         """Every title, by id."""
@@ -308,18 +339,19 @@ class Store:
 
     def log_decision(self, decision: LoggedDecision) -> None:
         """Append a decision; refuses one whose pmf or probability is inconsistent."""
-        _check_decision(decision)
+        self.log_decisions([decision])
+
+    def log_decisions(self, decisions: Sequence[LoggedDecision]) -> None:
+        """Append several decisions in one transaction (all checked before any is written)."""
+        for d in decisions:
+            _check_decision(d)
+        rows = [_decision_row(d) for d in decisions]
         try:
             with self._write() as db:
-                db.execute(
-                    "INSERT INTO decisions (event_id, timestamp, user_id, title_id, context, "
-                    "candidates, pmf, action, probability, policy, model_version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _decision_row(decision),
-                )
+                db.conn.executemany(_INSERT_DECISION, rows)
         except sqlite3.IntegrityError:
             raise AlreadyExistsError(
-                f"event {decision.event_id!r} is already logged; every decision needs a new id"
+                "an event id in this batch is already logged; every decision needs a new id"
             ) from None
 
     def get_decision(self, event_id: str) -> LoggedDecision:
@@ -603,9 +635,9 @@ def _decision_row(d: LoggedDecision) -> list[Any]:
         d.timestamp,
         d.user_id,
         d.title_id,
-        _json(dict(d.context)),
-        _json(list(d.candidates)),
-        _json([float(p) for p in d.pmf]),
+        json.dumps(d.context, separators=(",", ":")),
+        json.dumps(d.candidates, separators=(",", ":")),
+        json.dumps(d.pmf, separators=(",", ":")),
         d.action,
         float(d.probability),
         d.policy,

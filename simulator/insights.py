@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from simulator.logs import LoggedFeedback
 
 __all__ = [
     "ATTRIBUTE_GROUPS",
+    "Finding",
     "InsightCell",
     "Insights",
     "SEGMENT_DIMENSIONS",
@@ -149,22 +150,63 @@ class Insights:
         called = [c for c in self.cells.values() if c.verdict in ("wins", "loses")]
         return sorted(called, key=lambda c: (-abs(c.lift), c.segment, c.attribute))
 
+    def grouped_findings(self) -> list["Finding"]:
+        """Findings with attributes the log cannot tell apart merged into one line.
+
+        Attributes that always came together on the same artworks (and their opposites, such as
+        "dark" against "mid brightness" when only two artworks were shown) give identical estimates
+        on identical rows; they are one finding, not several.
+        """
+        groups: dict[tuple, list[InsightCell]] = {}
+        for c in self.findings():
+            values = tuple(sorted((round(c.with_attribute.value, 12), round(c.without_attribute.value, 12))))
+            groups.setdefault((c.segment, c.n_rounds, values), []).append(c)
+        out = []
+        for cells in groups.values():
+            winners = tuple(c.attribute for c in cells if c.verdict == "wins")
+            losers = tuple(c.attribute for c in cells if c.verdict == "loses")
+            lead = next((c for c in cells if c.verdict == "wins"), cells[0])
+            out.append(Finding(lead.segment, winners, losers, lead))
+        return out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A clear result in one segment: attributes that win, and the ones they win against (or that lose)."""
+
+    segment: str
+    winners: tuple[str, ...]
+    losers: tuple[str, ...]
+    cell: InsightCell  # a cell of the finding, in the winners' direction when there are winners
+
 
 def _segment_rows(log: LoggedFeedback, max_values: int) -> dict[str, np.ndarray]:
-    labels = [context_segments(log.context_dict(r)) for r in range(log.n_rounds)]
-    counts = Counter(s for row in labels for s in row)
+    # Contexts repeat (device x country x affinity), so each distinct one is parsed once.
+    if log.context is None:
+        distinct, inverse = [(EVERYONE, "affinity: none yet")], np.zeros(log.n_rounds, dtype=np.int64)
+    else:
+        keys, first, inverse = np.unique(log.context.astype(str), return_index=True, return_inverse=True)
+        distinct = [context_segments(log.context_dict(int(r))) for r in first]
+    per_key = np.bincount(inverse.ravel(), minlength=len(distinct))
+    counts: Counter[str] = Counter()
+    for labels, n in zip(distinct, per_key):
+        for label in labels:
+            counts[label] += int(n)
     keep: set[str] = {EVERYONE}
     for dim in SEGMENT_DIMENSIONS:
-        values = sorted((s for s in counts if s.startswith(dim + ": ")), key=lambda s: (-counts[s], s))
+        # A value every row shares (one country only, nobody with history yet) just repeats "everyone".
+        values = sorted((s for s in counts if s.startswith(dim + ": ") and counts[s] < log.n_rounds),
+                        key=lambda s: (-counts[s], s))
         keep.update(values[:max_values])
     ordered = [EVERYONE] + sorted((s for s in keep if s != EVERYONE),
                                   key=lambda s: (SEGMENT_DIMENSIONS.index(s.split(":")[0]), -counts[s], s))
-    masks = {s: np.zeros(log.n_rounds, dtype=bool) for s in ordered}
-    for r, row in enumerate(labels):
-        for s in row:
-            if s in masks:
-                masks[s][r] = True
-    return masks
+    return {s: np.isin(inverse.ravel(), [k for k, labels in enumerate(distinct) if s in labels]) for s in ordered}
+
+
+def _slim(log: LoggedFeedback) -> LoggedFeedback:
+    """Only what the estimator reads, so the many sub-logs below are cheap to cut."""
+    return LoggedFeedback(action=log.action, reward=log.reward, pscore=log.pscore, candidates=log.candidates,
+                          action_names=log.action_names, pmf=log.pmf, column_names=log.column_names)
 
 
 def _uniform_over(mask: np.ndarray) -> np.ndarray:
@@ -217,6 +259,7 @@ def creative_insights(
     slots = np.where(valid, log.candidates, len(names))
     cand_has, cand_known = has[slots], known[slots]  # (rounds, max_candidates, attributes / groups)
     segments = _segment_rows(log, max_values)
+    slim = _slim(log)
     cells: dict[tuple[str, str], InsightCell] = {}
     for segment, rows in segments.items():
         for j, attribute in enumerate(attributes):
@@ -225,7 +268,7 @@ def creative_insights(
             choice = rows & with_mask.any(axis=1) & without_mask.any(axis=1)
             if not choice.any():
                 continue
-            part = log.take(choice)
+            part = slim.take(choice)
             cells[(segment, attribute)] = InsightCell(
                 segment, attribute, part.n_rounds,
                 estimator.estimate(part, _uniform_over(with_mask[choice])),

@@ -37,15 +37,26 @@ def store(data_dir: Path) -> Store:
 
 
 def make_image(seed: int = 0, width: int = 96, height: int = 64) -> np.ndarray:
-    """A BGR test picture: a colour gradient with a few seeded rectangles."""
+    """A BGR test picture, distinct per seed: a gradient at a seeded angle and seeded shapes."""
     rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    img = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1),
-                    np.full_like(x, rng.integers(0, 255))], axis=-1).astype(np.uint8)
-    for _ in range(4):
-        x0, y0 = int(rng.integers(0, width - 8)), int(rng.integers(0, height - 8))
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        cv2.rectangle(img, (x0, y0), (x0 + 8, y0 + 8), colour, -1)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    t = (np.cos(angle) * x / width + np.sin(angle) * y / height + 1) / 3
+    a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    img = (a[None, None, :] * (1 - t[..., None]) + b[None, None, :] * t[..., None]).astype(np.uint8)
+    scale = max(width, height)
+    for _ in range(int(rng.integers(3, 9))):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
+        size = int(rng.integers(scale // 20 + 1, scale // 4 + 2))
+        shape = int(rng.integers(3))
+        if shape == 0:
+            cv2.circle(img, (cx, cy), size, colour, -1)
+        elif shape == 1:
+            cv2.rectangle(img, (cx, cy), (cx + size, cy + size // 2), colour, -1)
+        else:
+            cv2.line(img, (cx, cy), (int(rng.integers(0, width)), int(rng.integers(0, height))),
+                     colour, max(1, size // 6))
     return img
 
 

@@ -145,7 +145,7 @@ def test_reward_join_window_duplicates_and_missing(store, make_decision):
     rest = store.learning_pairs(60, reward_of, now=1000, after=(last.timestamp, last.event_id))
     assert [p.decision.event_id for p in rest] == ["clicked", "silent"]
     # A wider window and another mapping change the answer.
-    clicks = RewardMapping.from_weights({"click": 0.25})
+    clicks = RewardMapping({"impression": 0.0, "click": 0.25, "play": 1.0})
     wide = {p.decision.event_id: p.reward for p in store.learning_pairs(100, clicks, now=2000)}
     assert wide == {"played": 1.0, "late": 1.0, "clicked": 0.25, "silent": 0.0, "open": 0.0}
 

@@ -1,0 +1,48 @@
+"""The Flask app factory."""
+from __future__ import annotations
+
+import atexit
+import time
+from typing import Any, Mapping
+
+from flask import Flask, g, request
+
+from api import creatives, ops, serving, studio
+from api.config import Config, load_config
+from api.errors import register_error_handlers
+from api.services import Services
+
+
+def create_app(test_config: Mapping[str, Any] | Config | None = None) -> Flask:
+    """Build the app: configuration read once, services started, blueprints registered."""
+    config = test_config if isinstance(test_config, Config) else load_config(overrides=test_config)
+    app = Flask(__name__)
+    app.config["ARTBANDIT"] = config
+    # Werkzeug refuses larger bodies with 413 before a view reads them.
+    app.config["MAX_CONTENT_LENGTH"] = max(config.max_upload_bytes * 8, config.max_video_bytes)
+    app.json.sort_keys = False
+    svc = Services.start(config)
+    app.extensions["artbandit"] = svc
+    atexit.register(svc.close)
+
+    register_error_handlers(app)
+    for blueprint in (serving.bp, creatives.bp, ops.bp):
+        app.register_blueprint(blueprint)
+    studio.register(app)
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        endpoint = request.endpoint or "unknown"
+        started = g.get("started")
+        if started is not None:
+            svc.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        if response.status_code >= 400:
+            svc.metrics.errors.labels(str(response.status_code)).inc()
+        return response
+
+    return app
+

@@ -1,0 +1,116 @@
+"""The serving engine: context, decision, logging before answering, and feedback."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from artwork.errors import NotFoundError
+from artwork.records import Artwork, LoggedDecision, Reward
+from artwork.store import Store
+from bandit.exploration import new_event_id
+from bandit.policy import Policy
+from bandit.types import Context, Decision
+
+from api.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+FALLBACK_POLICY = "default-only"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One title's answer: the logged decision and the artwork it chose."""
+
+    decision: LoggedDecision
+    artwork: Artwork
+
+
+class AffinityCache:
+    """Per-user genre affinities from our own reward log, kept for a while (LRU)."""
+
+    def __init__(self, store: Store, ttl: float = 60.0, size: int = 50_000) -> None:
+        self.store, self.ttl, self.size = store, ttl, size
+        self._items: OrderedDict[str, tuple[float, dict[str, float]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> dict[str, float]:
+        """The user's genre affinities (empty for an unknown user)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(user_id)
+            if hit is not None and now - hit[0] <= self.ttl:
+                self._items.move_to_end(user_id)
+                return hit[1]
+        value = self.store.genre_affinity(user_id)
+        with self._lock:
+            self._items[user_id] = (now, value)
+            self._items.move_to_end(user_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+class Engine:
+    """Serves decisions with a policy and records feedback; every decision is logged first."""
+
+    def __init__(self, store: Store, catalog: Catalog, current: Callable[[], Policy],
+                 learning: bool = False) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.current = current
+        self.affinity = AffinityCache(store)
+        self.learning = learning
+
+    @property
+    def policy_name(self) -> str:
+        return self.current().name
+
+    @property
+    def model_version(self) -> int:
+        return self.current().model_version
+
+    def context(self, user_id: str, title_id: str, features: Mapping[str, Any],
+                genres: Sequence[str]) -> Context:
+        """The bandit context for one impression: what the UI passed plus what we know."""
+        return Context(user_id=user_id, title_id=title_id, features=dict(features),
+                       genre_affinity=self.affinity.get(user_id), title_genres=tuple(genres))
+
+    def decide(self, user_id: str, title_ids: Sequence[str],
+               features: Mapping[str, Any]) -> list[Served]:
+        """One decision per title, all logged in one transaction before they are returned."""
+        entries = [self.catalog.entry(t) for t in title_ids]
+        policy = self.current()
+        now = time.time()
+        served = []
+        for entry in entries:
+            title = entry.title
+            context = self.context(user_id, title.id, features, title.genres)
+            if entry.actions:
+                d = policy.decide(context, entry.actions)
+            elif entry.fallback is not None:
+                d = Decision(new_event_id(), (entry.fallback.id,), (1.0,), 0,
+                             FALLBACK_POLICY, policy.model_version)
+            else:
+                raise NotFoundError(
+                    f"title {title.id!r} has no live artwork and no default; make one live "
+                    "with PATCH /artworks/<id>"
+                )
+            logged = LoggedDecision(
+                event_id=d.event_id, timestamp=now, user_id=user_id, title_id=title.id,
+                context=context.to_dict(), candidates=d.action_ids, pmf=d.pmf,
+                action=d.action_id, probability=d.probability, policy=d.policy,
+                model_version=d.model_version,
+            )
+            served.append(Served(logged, entry.artworks[d.action_id]))
+        self.store.log_decisions([s.decision for s in served])
+        return served
+
+    def feedback(self, rewards: Sequence[Reward]) -> list[bool]:
+        """Record feedback; True for each (event, kind) that was new."""
+        return self.store.add_rewards(rewards)
+

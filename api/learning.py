@@ -1,0 +1,107 @@
+"""The learner process: tail the reward-window join, feed the bandit learner, publish snapshots."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from artwork.errors import NotFoundError
+from artwork.records import LearningPair
+from artwork.store import RewardFn, Store
+from bandit.learner import Learner, LearningItem
+from bandit.policy import Policy
+from bandit.snapshots import SnapshotStore
+from bandit.types import Context, Decision
+
+from api.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+
+def learning_item(pair: LearningPair, catalog: Catalog) -> LearningItem:
+    """Rebuild the bandit's view of a logged decision and attach its reward."""
+    d = pair.decision
+    context = Context.from_dict({**d.context, "user_id": d.user_id, "title_id": d.title_id})
+    actions = catalog.actions_for(d.candidates)
+    decision = Decision(d.event_id, d.candidates, d.pmf, d.action_index, d.policy,
+                        d.model_version)
+    return LearningItem(context, actions, decision, pair.reward)
+
+
+class LearnLoop:
+    """Every `interval` seconds, learn from the decisions whose reward window has closed.
+
+    On start it resumes from the newest snapshot: the snapshot records the last event it
+    learned, and the join continues after that event, so a restart neither loses nor
+    repeats anything.
+    """
+
+    def __init__(
+        self, store: Store, catalog: Catalog, policy: Policy, folder: Path, *,
+        window: float, reward_of: RewardFn, interval: float = 1.0, snapshot_every: int = 500,
+        keep: int = 5, on_learned: Callable[[], None] | None = None,
+    ) -> None:
+        self.store, self.catalog, self.policy, self.folder = store, catalog, policy, folder
+        self.window, self.reward_of, self.interval = window, reward_of, interval
+        self.on_learned = on_learned
+        self.snapshots = SnapshotStore(folder, policy.name, keep=keep)
+        self.learner = Learner(policy, self.snapshots, snapshot_every=snapshot_every)
+        self.cursor = self._cursor_after(self.learner.last_event_id)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def learned(self) -> int:
+        """Decisions learned so far, across restarts."""
+        return self.learner.learned
+
+    def _cursor_after(self, event_id: str | None) -> tuple[float, str] | None:
+        if event_id is None:
+            return None
+        try:
+            return (self.store.get_decision(event_id).timestamp, event_id)
+        except NotFoundError:
+            log.warning("snapshot's last event %s is not in the log; learning from the start",
+                        event_id)
+            return None
+
+    def _items(self) -> Iterator[LearningItem]:
+        for pair in self.store.learning_pairs(self.window, self.reward_of, after=self.cursor):
+            yield learning_item(pair, self.catalog)
+            self.cursor = (pair.decision.timestamp, pair.decision.event_id)
+            if self.on_learned:
+                self.on_learned()
+
+    def step(self) -> int:
+        """Learn everything that is ready; a snapshot follows if anything was learned."""
+        return self.learner.run(self._items()).learned
+
+    def run(self, stop: threading.Event, max_rounds: int | None = None) -> None:
+        """Step until `stop` is set (or `max_rounds` steps have run)."""
+        rounds = 0
+        while not stop.is_set():
+            try:
+                learned = self.step()
+                if learned:
+                    log.info("learned %d decisions; model version %d", learned,
+                             self.policy.model_version)
+            except Exception:  # keep learning after a bad batch; the log says why
+                log.exception("learning step failed")
+            rounds += 1
+            if max_rounds is not None and rounds >= max_rounds:
+                return
+            stop.wait(self.interval)
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._thread = threading.Thread(target=self.run, args=(self._stop,), daemon=True,
+                                        name="learner")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None

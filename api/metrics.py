@@ -1,0 +1,41 @@
+"""Prometheus metrics of one serving process."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class Metrics:
+    """Counters and histograms kept in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "artbandit_decisions", "Decisions served and logged", ["policy"],
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "artbandit_feedback", "Feedback events recorded (repeats excluded)", ["kind"],
+            registry=self.registry,
+        )
+        self.learned = Counter(
+            "artbandit_learned", "Decisions learned from after their reward window",
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "artbandit_request_seconds", "Request latency by endpoint", ["endpoint"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.errors = Counter(
+            "artbandit_http_errors", "Responses with a 4xx or 5xx status", ["status"],
+            registry=self.registry,
+        )
+        self.model_version = Gauge(
+            "artbandit_model_version", "Version of the model serving decisions",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The metrics in Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,49 @@
+"""Reading request parameters and bodies, with 400s that say what is wrong."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, TypeVar
+
+from flask import request
+
+from api.errors import BadRequest
+
+T = TypeVar("T")
+
+
+def json_body() -> Any:
+    """The request's JSON body; 400 when it is missing or not JSON."""
+    if not request.is_json:
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the request body is not valid JSON")
+    return body
+
+
+def required_str(body: Any, key: str) -> str:
+    """A non-empty string field of a JSON object."""
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object")
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"`{key}` is required and must be a non-empty string")
+    return value
+
+
+def string_list(body: Mapping[str, Any], key: str) -> list[str]:
+    """An optional list-of-strings field of a JSON object."""
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"`{key}` must be a list of strings")
+    return value
+
+
+def optional(args: Mapping[str, str], key: str, kind: Callable[[str], T], default: T) -> T:
+    """An optional query or form parameter converted by `kind`; 400 if it does not convert."""
+    raw = args.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"parameter `{key}` = {raw!r} is not a valid {kind.__name__}") from None

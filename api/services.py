@@ -1,0 +1,103 @@
+"""What one app holds: configuration, store, catalog cache, engine, learner, jobs, metrics."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+
+from artwork.records import Artwork
+from artwork.store import Store
+from bandit.policy import Policy
+from bandit.rewards import RewardMapping
+from bandit.serving import ServingModel
+from bandit.snapshots import SnapshotStore
+from simulator.specs import parse_policy_spec
+
+from api.catalog import Catalog
+from api.config import Config
+from api.engine import Engine
+from api.jobs import JobRunner
+from api.learning import LearnLoop
+from api.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+def build_policy(config: Config) -> Policy:
+    """The serving policy named by the configuration, with the configured floor."""
+    spec = config.policy
+    if "floor=" not in spec:
+        spec += ("," if ":" in spec else ":") + f"floor={config.floor}"
+    return parse_policy_spec(spec).build(seed=0 if config.seed is None else config.seed)
+
+
+@dataclass
+class Services:
+    """The long-lived parts of a serving process."""
+
+    config: Config
+    store: Store
+    catalog: Catalog
+    engine: Engine
+    jobs: JobRunner
+    metrics: Metrics
+    learner: LearnLoop | None
+    reloader: ServingModel | None
+
+    @classmethod
+    def start(cls, config: Config) -> "Services":
+        """Open the store, load the newest model and start learning or reloading."""
+        store = Store.open(config.data_dir, max_image_bytes=config.max_upload_bytes,
+                           max_image_pixels=config.max_image_pixels)
+        catalog = Catalog(store, ttl=config.catalog_ttl, embed_dim=config.embed_dim)
+        metrics = Metrics()
+        learner = reloader = None
+        if config.learn:
+            # One process serves and learns: both use the same policy object.
+            learner = learner_for(config, store, catalog, on_learned=metrics.learned.inc)
+            learner.start()
+            policy = learner.policy
+            engine = Engine(store, catalog, lambda: policy, learning=True)
+        else:
+            # A worker only serves: it reloads the learner's newest snapshot when one appears.
+            probe = build_policy(config)
+            reloader = ServingModel(
+                SnapshotStore(config.data_dir / "models", probe.name, keep=config.snapshot_keep),
+                lambda: build_policy(config),
+            )
+            reloader.watch(config.reload_interval)
+            engine = Engine(store, catalog, lambda: reloader.policy, learning=False)
+        jobs = JobRunner(store, config.data_dir / "jobs", max_video_bytes=config.max_video_bytes,
+                         on_change=catalog.invalidate)
+        return cls(config, store, catalog, engine, jobs, metrics, learner, reloader)
+
+    def ingest_still(self, title_id: str, data: bytes, name: str) -> Artwork:
+        """Store an uploaded still with its visual features."""
+        return self.jobs.ingest_still(title_id, data, name)
+
+    def close(self) -> None:
+        """Stop background threads and close the store."""
+        for part in (self.learner, self.reloader):
+            if part is not None:
+                part.stop()
+        self.jobs.close()
+        self.store.close()
+
+
+def learner_for(config: Config, store: Store | None = None, catalog: Catalog | None = None,
+                on_learned=None) -> LearnLoop:
+    """The learning loop for this configuration, resumed from its newest snapshot."""
+    store = store or Store.open(config.data_dir)
+    catalog = catalog or Catalog(store, ttl=config.catalog_ttl, embed_dim=config.embed_dim)
+    return LearnLoop(
+        store, catalog, build_policy(config), config.data_dir / "models",
+        window=config.reward_window, reward_of=RewardMapping(dict(config.reward_weights)),
+        interval=config.learn_interval, snapshot_every=config.snapshot_every,
+        keep=config.snapshot_keep, on_learned=on_learned,
+    )
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    return current_app.extensions["artbandit"]

@@ -1,0 +1,119 @@
+"""The UI's API: choose artworks (`GET /artwork`) and report feedback (`POST /feedback`)."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from artwork.records import REWARD_KINDS, Reward
+
+from api.errors import BadRequest
+from api.requests import json_body
+from api.services import services
+
+bp = Blueprint("serving", __name__)
+
+MAX_FEEDBACK_BATCH = 1000
+MAX_CONTEXT_PARAMS = 16
+_FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_RESERVED = {"user", "title"}
+
+
+def _context_features(args) -> dict[str, Any]:
+    features: dict[str, Any] = {}
+    for key in args:
+        if key in _RESERVED:
+            continue
+        if not _FEATURE_NAME.fullmatch(key):
+            raise BadRequest(f"context parameter {key!r}: use lower-case letters, digits and _")
+        values = args.getlist(key)
+        if len(values) != 1:
+            raise BadRequest(f"context parameter `{key}` given {len(values)} times; give it once")
+        value = values[0]
+        if not value or len(value) > 64:
+            raise BadRequest(f"context parameter `{key}` must be 1 to 64 characters")
+        features[key] = value
+    if len(features) > MAX_CONTEXT_PARAMS:
+        raise BadRequest(f"at most {MAX_CONTEXT_PARAMS} context parameters are accepted")
+    if "hour" in features:
+        try:
+            hour = int(features["hour"])
+        except ValueError:
+            hour = -1
+        if not 0 <= hour <= 23:
+            raise BadRequest("parameter `hour` must be the local hour, an integer from 0 to 23")
+        features["hour"] = float(hour)
+    return features
+
+
+@bp.get("/artwork")
+def choose_artwork():
+    svc = services()
+    user = request.args.get("user", "")
+    if not user.strip() or len(user) > 256:
+        raise BadRequest("parameter `user` is required: an opaque user id of 1 to 256 characters")
+    titles = request.args.getlist("title")
+    if not titles or not all(t.strip() for t in titles):
+        raise BadRequest("parameter `title` is required (repeat it for several titles)")
+    if len(titles) > svc.config.max_titles:
+        raise BadRequest(f"at most {svc.config.max_titles} titles per request; got {len(titles)}")
+    if len(set(titles)) != len(titles):
+        raise BadRequest("a title is named twice; name each title once")
+    served = svc.engine.decide(user, titles, _context_features(request.args))
+    choices = []
+    for s in served:
+        d = s.decision
+        choices.append({
+            "title_id": d.title_id, "event_id": d.event_id, "artwork_id": d.action,
+            "image_url": url_for("creatives.artwork_image", artwork_id=d.action),
+            "probability": d.probability, "policy": d.policy, "model_version": d.model_version,
+        })
+        svc.metrics.decisions.labels(d.policy).inc()
+    # The first choice is repeated at the top level for single-title callers; the shape
+    # is the same whatever the number of titles.
+    return jsonify({**choices[0], "user": user, "choices": choices})
+
+
+def _feedback_items(body: Any) -> list[Any]:
+    if isinstance(body, dict) and "events" in body:
+        body = body["events"]
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise BadRequest("no feedback events in the body")
+    if len(items) > MAX_FEEDBACK_BATCH:
+        raise BadRequest(f"at most {MAX_FEEDBACK_BATCH} feedback events per request")
+    return items
+
+
+def _reward(item: Any, where: str, now: float) -> Reward:
+    if not isinstance(item, dict):
+        raise BadRequest(f"{where} must be an object with event_id and kind")
+    event_id, kind, value = item.get("event_id"), item.get("kind"), item.get("value")
+    if not isinstance(event_id, str) or not event_id:
+        raise BadRequest(f"{where}: `event_id` is required and must be a string")
+    if kind not in REWARD_KINDS:
+        raise BadRequest(f"{where}: `kind` must be one of {', '.join(REWARD_KINDS)}")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value)):
+        raise BadRequest(f"{where}: `value` must be a finite number")
+    unknown = set(item) - {"event_id", "kind", "value"}
+    if unknown:
+        raise BadRequest(f"{where}: unknown field(s) {sorted(unknown)}")
+    return Reward(event_id, now, kind, None if value is None else float(value))
+
+
+@bp.post("/feedback")
+def feedback():
+    svc = services()
+    now = time.time()
+    items = _feedback_items(json_body())
+    rewards = [_reward(item, f"event {i}" if len(items) > 1 else "the event", now)
+               for i, item in enumerate(items)]
+    added = svc.engine.feedback(rewards)
+    for r, new in zip(rewards, added):
+        if new:
+            svc.metrics.feedback.labels(r.kind).inc()
+    return jsonify({"recorded": sum(added), "duplicates": len(added) - sum(added)}), 202

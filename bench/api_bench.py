@@ -1,0 +1,160 @@
+"""Throughput and latency of `GET /artwork` against a bare JSON endpoint on the same server.
+
+Starts `artbandit serve` (gunicorn, N sync workers) on 127.0.0.1 over a fresh data directory
+with one title of 10 live artworks, then measures with `wrk` (maximum throughput) and `hey`
+(latency at a fixed rate of half the maximum). Both tools come from Debian (`apt-get install
+wrk hey`). Prints `name | figure | target | ok/FAIL` lines.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import print_rows  # noqa: E402
+
+TOKEN = "bench-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/artwork?user=u" .. (counter % 5000) .. "&title=t1&device=tv&hour=20")
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _images() -> list[tuple[str, bytes]]:
+    """Creatives' variants of the committed photographs (as the demo makes them)."""
+    import cv2
+
+    from api.demo import creative_variants
+
+    out = []
+    for name in ("astronaut", "chelsea", "coffee"):
+        image = cv2.imread(str(ROOT / "tests" / "data" / f"{name}.jpg"))
+        for label, variant in creative_variants(image):
+            out.append((f"{name}-{label}.jpg", cv2.imencode(".jpg", variant)[1].tobytes()))
+    return out
+
+
+def _start(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "ARTBANDIT_DATA_DIR": str(data_dir), "ARTBANDIT_TOKEN": TOKEN,
+           "ARTBANDIT_LEARN": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit("server did not start")
+
+
+def _seed_catalog(url: str, n: int) -> None:
+    requests.post(f"{url}/titles", json={"id": "t1", "name": "Bench", "genres": ["drama"]},
+                  headers=AUTH, timeout=10).raise_for_status()
+    files = [("file", (name, io.BytesIO(data), "image/jpeg")) for name, data in _images()]
+    r = requests.post(f"{url}/titles/t1/artworks", files=files, headers=AUTH, timeout=120)
+    r.raise_for_status()
+    added = [res for res in r.json()["results"] if res["ok"]][:n]
+    if len(added) < n:
+        raise SystemExit(f"only {len(added)} distinct artworks could be made; need {n}")
+    for res in added:
+        requests.patch(f"{url}/artworks/{res['artwork']['id']}", json={"status": "live"},
+                       headers=AUTH, timeout=10).raise_for_status()
+
+
+def _wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def _hey(url: str, seconds: int, rate: float, workers: int = 8) -> tuple[float, float]:
+    per_worker = max(1, int(rate / workers))
+    out = subprocess.run(["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(per_worker),
+                          url], capture_output=True, text=True, check=True).stdout
+    p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000
+    p99 = float(re.search(r"99%+ in ([\d.]+) secs", out).group(1)) * 1000
+    return p50, p99
+
+
+def main(argv: list[str] | None = None) -> list[tuple]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--seconds", type=int, default=8, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    args = parser.parse_args(argv)
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed: apt-get install wrk hey")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = _start(Path(tmp) / "data", port, args.workers)
+        try:
+            _seed_catalog(url, 10)
+            script = Path(tmp) / "artwork.lua"
+            script.write_text(LUA)
+            _wrk(f"{url}/ping", 2, args.connections)  # warm-up
+            _wrk(url, 2, args.connections, script)
+            bare = _wrk(f"{url}/ping", args.seconds, args.connections)
+            art = _wrk(url, args.seconds, args.connections, script)
+            half = art / 2
+            p50, p99 = _hey(f"{url}/artwork?user=u1&title=t1&device=tv&hour=20", args.seconds,
+                            half)
+            bp50, bp99 = _hey(f"{url}/ping", args.seconds, half)
+            decisions = requests.get(f"{url}/stats?title=t1", timeout=30).json()["decisions"]
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+    ratio = art / bare
+    rows += [
+        ("api: bare /ping throughput", f"{bare:,.0f} req/s", "reference", "-"),
+        ("api: /artwork throughput (10 live, logged)", f"{art:,.0f} req/s", "", "-"),
+        ("api: /artwork / bare throughput", f"{ratio:.2f}", ">= 0.70",
+         "ok" if ratio >= 0.70 else "FAIL"),
+        (f"api: /artwork p50 / p99 at {half:,.0f} req/s", f"{p50:.2f} / {p99:.2f} ms",
+         "p99 < 10 ms", "ok" if p99 < 10 else "FAIL"),
+        (f"api: /ping p50 / p99 at {half:,.0f} req/s", f"{bp50:.2f} / {bp99:.2f} ms",
+         "reference", "-"),
+        ("api: decisions logged during the run", f"{decisions:,}", "all", "-"),
+    ]
+    print_rows(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

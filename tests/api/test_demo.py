@@ -1,0 +1,30 @@
+"""`artbandit demo` in a reduced size: the whole product end to end, with nothing left running."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from api.cli import main
+
+
+def test_demo_runs_end_to_end_and_cleans_up(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--decisions", "400", "--users", "40", "--seed", "3"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    for line in ("learned policy (served)", "uniform random", "default artwork", "oracle",
+                 "Offline replay", "ips", "snips", "dr", f"Everything is in {out}"):
+        assert line in text, line
+    summary = json.loads((out / "summary.json").read_text())
+    online = summary["online_second_half"]
+    assert 0 < online["uniform"] <= online["oracle"] and online["served"] <= online["oracle"]
+    assert summary["decisions"] == 400 and summary["model_version"] >= 1
+    assert len(summary["titles"]) == 4 and summary["artworks"] >= 12
+    assert (out / "learning_curve.png").stat().st_size > 10_000
+    assert (out / "offline_estimates.png").stat().st_size > 10_000
+    assert (out / "data" / "reports" / "demo-replay").is_dir()
+    logged = {r["policy"]: r for r in summary["offline"] if r["estimator"] == "ips"}
+    assert logged["logged"]["ci_low"] <= logged["logged"]["estimate"] <= logged["logged"]["ci_high"]
+    # the server it started is gone
+    left = subprocess.run(["pgrep", "-f", str(out / "data")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"processes left behind: {left.stdout}"

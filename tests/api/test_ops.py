@@ -1,0 +1,58 @@
+"""Health, statistics, metrics, the OpenAPI description and configuration."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from api.config import Config, ConfigError, load_config
+from api.openapi import openapi_document
+
+
+def test_healthz(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["model_version"] == 0 and body["learning"] is True
+
+
+def test_openapi_describes_every_route(app, client):
+    doc = client.get("/openapi.json").get_json()
+    assert doc == openapi_document()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule.startswith("/studio"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        assert path in doc["paths"], path
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in doc["paths"][path], (path, method)
+
+
+def test_metrics_are_prometheus_text(client):
+    client.get("/healthz")
+    r = client.get("/metrics")
+    assert r.mimetype == "text/plain"
+    text = r.get_data(as_text=True)
+    assert "# TYPE artbandit_request_seconds histogram" in text
+    assert 'artbandit_request_seconds_bucket{endpoint="ops.healthz",le="0.001"}' in text
+    assert "artbandit_model_version 0.0" in text
+
+
+def test_config_precedence(tmp_path):
+    cfg = tmp_path / "artbandit.toml"
+    cfg.write_text('[artbandit]\nfloor = 0.05\npolicy = "thompson"\nmax_titles = 10\n')
+    env = {"ARTBANDIT_CONFIG": str(cfg), "ARTBANDIT_POLICY": "egreedy:0.1",
+           "ARTBANDIT_LEARN": "false", "ARTBANDIT_REWARD_WEIGHTS": "play=1,click=0.2"}
+    c = load_config(environ=env, overrides={"max_titles": 5})
+    assert (c.floor, c.policy, c.learn, c.max_titles) == (0.05, "egreedy:0.1", False, 5)
+    assert c.reward_weights == {"play": 1.0, "click": 0.2}
+    assert load_config(environ={}) == Config()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"ARTBANDIT_FLOOR": "lots"}, "ARTBANDIT_FLOOR"),
+    ({"ARTBANDIT_FLOOR": "1.5"}, "floor must be in"),
+    ({"ARTBANDIT_LEARN": "maybe"}, "ARTBANDIT_LEARN"),
+    ({"ARTBANDIT_CONFIG": "/nonexistent.toml"}, "does not exist"),
+])
+def test_bad_configuration_is_refused(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(environ=env)

@@ -1,0 +1,105 @@
+"""Fixtures for the studio: a signed-in test client, and decision logs drawn from a known world."""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import cv2
+import numpy as np
+import pytest
+
+from api.app import create_app
+from artwork.images import encode_image
+from artwork.records import Artwork, LoggedDecision, Reward
+from artwork.store import Store
+from tests.api.conftest import TOKEN, app_settings
+from tests.conftest import make_image
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in a studio page."""
+    match = CSRF.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def studio_app(data_dir):
+    """The app with a fresh data directory."""
+    application = create_app(app_settings(data_dir))
+    yield application
+    application.extensions["artbandit_studio"]["runs"].close()
+    application.extensions["artbandit"].close()
+
+
+@pytest.fixture
+def studio(studio_app):
+    """A test client signed in to the studio; `studio.csrf` holds its form token."""
+    client = studio_app.test_client()
+    page = client.get("/studio/login")
+    response = client.post("/studio/login", data={"csrf": csrf_of(page.text), "token": TOKEN})
+    assert response.status_code == 302
+    client.csrf = csrf_of(client.get("/studio/").text)
+    return client
+
+
+def add_artwork(store: Store, title_id: str, seed: int, *, quality: Mapping[str, float] | None = None,
+                tags: Sequence[str] = (), status: str = "live", embedding=None, embedder=None) -> Artwork:
+    """Store a real (decodable) picture as an artwork with the given features."""
+    return store.add_artwork_image(title_id, encode_image(make_image(seed)), name=f"still-{seed}.jpg",
+                                   quality=quality, tags=tags, status=status, embedding=embedding,
+                                   embedder=embedder)
+
+
+def picture(seed: int, width: int = 480, height: int = 270) -> np.ndarray:
+    """A still unlike any other seed's: a seeded grid of colour blocks with a few circles."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = cv2.resize(blocks, (width, height), interpolation=cv2.INTER_NEAREST)
+    for _ in range(5):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.circle(img, centre, int(rng.integers(10, 60)), colour, -1)
+    return img
+
+
+@dataclass(frozen=True)
+class World:
+    """Who sees what: per (device, artwork) play probabilities and the logging policy's preferences."""
+
+    devices: tuple[str, ...]
+    take: Mapping[tuple[str, str], float]  # (device, artwork id) -> P(play)
+    logging_weight: Mapping[str, float]  # artwork id -> unnormalized logging probability
+
+
+def log_traffic(store: Store, title_id: str, world: World, n_rounds: int, rng: np.random.Generator, *,
+                countries: Sequence[str] = ("US",), affinity: Callable[[str], dict] = lambda d: {},
+                age: float = 10_000.0) -> int:
+    """Log `n_rounds` real decisions (non-uniform, always-exploring pmf) and their sampled plays."""
+    candidates = tuple(world.logging_weight)
+    weights = np.array([world.logging_weight[a] for a in candidates], dtype=float)
+    pmf = tuple(float(p) for p in weights / weights.sum())
+    start = time.time() - age
+    decisions, rewards, plays = [], [], 0
+    for i in range(n_rounds):
+        device = world.devices[int(rng.integers(len(world.devices)))]
+        country = countries[int(rng.integers(len(countries)))]
+        k = int(rng.choice(len(candidates), p=pmf))
+        event = uuid.uuid4().hex
+        context = {"features": {"device": device, "country": country, "hour": 20},
+                   "genre_affinity": affinity(device), "title_genres": ["drama"],
+                   "user_id": f"u{i}", "title_id": title_id}
+        decisions.append(LoggedDecision(event, start + i * 1e-3, f"u{i}", title_id, context, candidates, pmf,
+                                        candidates[k], pmf[k], "logging", 0))
+        if rng.random() < world.take[(device, candidates[k])]:
+            rewards.append(Reward(event, start + i * 1e-3 + 0.1, "play"))
+            plays += 1
+    store.log_decisions(decisions)
+    if rewards:
+        store.add_rewards(rewards)
+    return plays

@@ -1,0 +1,243 @@
+"""The studio in headless Chromium against the real server (gunicorn) on 127.0.0.1.
+
+Needs Debian's `chromium` and `chromium-driver` (scripts/install-test-deps.sh installs them) and
+Selenium; skipped, with the reason, only when those are not installed. The gallery and report
+screenshots these tests take are the README's, saved to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from artwork.images import encode_image
+from artwork.store import Store
+from tests.api.conftest import TOKEN, LiveServer
+from tests.studio.conftest import World, add_artwork, log_traffic, picture
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+WAIT = 60
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium driven by chromedriver (Selenium), with a throwaway profile."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium and chromium-driver are not installed (run scripts/install-test-deps.sh)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def server(data_dir):
+    """The real server with one worker."""
+    live = LiveServer(data_dir)
+    yield live
+    live.stop()
+
+
+def wait_for(driver, condition, timeout: float = WAIT):
+    """Wait until `condition(driver)` is truthy and return it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def css(driver, selector: str):
+    """The first element matching a CSS selector."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def css_all(driver, selector: str):
+    """Every element matching a CSS selector."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def sign_in(driver, url: str) -> None:
+    """Open the studio, get sent to the sign-in form, sign in with the keyboard."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(url + "/studio/")
+    assert "/studio/login" in driver.current_url
+    css(driver, "#token").send_keys(TOKEN, Keys.ENTER)
+    wait_for(driver, lambda d: d.current_url.rstrip("/").endswith("/studio"))
+
+
+def create_title(driver, url: str, title_id: str, name: str) -> None:
+    """Add a title through the titles page's form."""
+    driver.get(url + "/studio/")
+    css(driver, "#title-id").send_keys(title_id)
+    css(driver, "#title-name").send_keys(name)
+    css(driver, "#title-genres").send_keys("drama, thriller")
+    css(driver, "#title-name").submit()
+    wait_for(driver, lambda d: d.current_url.endswith(f"/studio/titles/{title_id}"))
+
+
+def screenshot(driver, name: str) -> Path:
+    """Save a full-page screenshot under docs/screenshots/ (the README shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(int(height) + 160, 800), 2400))
+    path = SCREENSHOTS / name
+    assert driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 1000)
+    return path
+
+
+def upload(driver, paths) -> None:
+    """Choose files in the stills form, send it, and wait for the page that answers."""
+    css(driver, "#stills").send_keys("\n".join(str(p) for p in paths))
+    css(driver, "#upload-stills").click()
+    wait_for(driver, lambda d: css_all(d, "#upload-results") or css_all(d, "#error-message"))
+    errors = css_all(driver, "#error-message")
+    assert not errors, f"the upload failed as a whole: {errors[0].text}"
+
+
+def cell(card, field: str) -> str:
+    """The text of one field of an artwork card."""
+    return css(card, f'[data-field="{field}"]').text
+
+
+def test_upload_review_approve_and_see_live_performance(browser, server, tmp_path):
+    url = server.url
+    files = []
+    for seed in range(3):
+        path = tmp_path / f"still-{seed}.jpg"
+        path.write_bytes(encode_image(picture(seed)))
+        files.append(str(path))
+    sign_in(browser, url)
+    create_title(browser, url, "night-train", "Night Train")
+
+    upload(browser, files)
+    assert len(css_all(browser, "#upload-results-box li.ok")) == 3
+    cards = css_all(browser, "li.artwork")
+    assert len(cards) == 3
+    for card in cards:
+        assert cell(card, "status") == "CANDIDATE" or cell(card, "status").lower() == "candidate"
+        assert cell(card, "score").startswith("score 0.")
+        assert cell(card, "source").startswith("uploaded still")
+        image_ok = browser.execute_script(
+            "const i = arguments[0].querySelector('img'); return i.complete && i.naturalWidth > 0;", card)
+        assert image_ok, "the thumbnail loads"
+
+    chosen = cards[0].get_attribute("data-artwork-id")
+    # Keyboard only: the first Tab reaches the skip link, Enter on a focused button approves.
+    from selenium.webdriver.common.keys import Keys
+
+    css(browser, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("class") == "skip"
+    css(browser, f'#art-{chosen} button.approve').send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "Approved artwork" in css(d, ".flash").text)
+    card = css(browser, f"#art-{chosen}")
+    assert cell(card, "status").lower() == "live"
+    assert cell(card, "decisions") == "0" and cell(card, "impressions") == "0"
+
+    served = requests.get(f"{url}/artwork", params={"user": "viewer-1", "title": "night-train"}, timeout=10)
+    assert served.status_code == 200 and served.json()["artwork_id"] == chosen
+    feedback = requests.post(f"{url}/feedback", json={"event_id": served.json()["event_id"],
+                                                      "kind": "impression"}, timeout=10)
+    assert feedback.status_code == 202
+    browser.refresh()
+    card = css(browser, f"#art-{chosen}")
+    assert cell(card, "decisions") == "1"
+    assert cell(card, "impressions") == "1"
+    assert cell(card, "share") == "100.0%"
+    assert cell(card, "take_rate").startswith("0.0%")
+    screenshot(browser, "gallery.png")
+
+
+def test_a_non_image_upload_shows_its_error_in_the_page(browser, server, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are meeting notes, not a picture")
+    good = tmp_path / "good.png"
+    good.write_bytes(encode_image(picture(9), "png"))
+    sign_in(browser, server.url)
+    create_title(browser, server.url, "t1", "Title One")
+    upload(browser, [notes, good])
+    failed = css(browser, '#upload-results-box li.failed[data-file="notes.txt"]')
+    assert "notes.txt" in failed.text and "not a decodable image" in failed.text
+    assert css(browser, "#upload-results-box").get_attribute("role") == "alert"
+    assert len(css_all(browser, "#upload-results-box li.ok")) == 1
+    assert len(css_all(browser, "li.artwork")) == 1
+
+
+def test_replay_from_the_form_and_open_the_report_with_its_plot(browser, server, data_dir):
+    url = server.url
+    with Store.open(data_dir) as store:  # the server's own store file, shared through SQLite
+        store.add_title("t1", "One", ["drama"])
+        for seed in range(3):
+            add_artwork(store, "t1", 20 + seed, status="live")
+    for i in range(120):
+        served = requests.get(f"{url}/artwork", params={"user": f"u{i}", "title": "t1", "device": "tv"},
+                              timeout=10).json()
+        if i % 4 == 0:
+            requests.post(f"{url}/feedback", json={"event_id": served["event_id"], "kind": "play"}, timeout=10)
+    time.sleep(0.5)  # let the 0.3 s reward window of the last decision close
+
+    sign_in(browser, url)
+    browser.get(url + "/studio/reports/")
+    css(browser, "#extra-policies").send_keys("thompson")
+    css(browser, "#run-replay").click()
+    wait_for(browser, lambda d: "/studio/reports/runs/" in d.current_url)
+    link = wait_for(browser, lambda d: (lambda el: el if el.is_displayed() else None)(
+        css(d, '[data-field="report-link"]')))
+    assert css(browser, "progress").get_attribute("value") == "1"
+    link.click()
+    wait_for(browser, lambda d: css_all(d, "#report-table"))
+    rows = [r.text for r in css_all(browser, "#report-table tbody tr")]
+    assert any(r.startswith("thompson") for r in rows) and any(r.startswith("logged") for r in rows)
+    plot = css(browser, "figure.plot img")
+    wait_for(browser, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0",
+                                                 plot))
+    assert "estimates" in plot.get_attribute("src")
+    screenshot(browser, "report.png")
+
+    browser.get(url + "/studio/reports/")
+    assert css(browser, "#report-list a").text.startswith("replay-")
+
+
+def test_insights_show_which_attributes_win_for_whom(browser, server, data_dir):
+    with Store.open(data_dir) as store:
+        store.add_title("t1", "Night Train", ["drama"])
+        close = add_artwork(store, "t1", 1, quality={"face_count": 1, "face_share": 0.12, "brightness": 0.55,
+                                                     "colourfulness": 70.0}, tags=["close-up face"])
+        wide = add_artwork(store, "t1", 2, quality={"face_count": 0, "face_share": 0.0, "brightness": 0.25,
+                                                    "colourfulness": 15.0}, tags=["landscape"])
+        world = World(("tv", "mobile"), {("tv", close.id): 0.3, ("tv", wide.id): 0.08,
+                                         ("mobile", close.id): 0.12, ("mobile", wide.id): 0.12},
+                      {close.id: 0.3, wide.id: 0.7})
+        log_traffic(store, "t1", world, 3000, np.random.default_rng(11), countries=("US", "DE"),
+                    affinity=lambda d: {"drama": 0.8, "comedy": 0.2} if d == "tv" else {"comedy": 1.0})
+    sign_in(browser, server.url)
+    browser.get(server.url + "/studio/titles/t1/insights")
+    findings = [li.text for li in css_all(browser, "ul.findings li")]
+    tv = [f for f in findings if f.startswith("device: tv: artwork with ")]
+    assert len(tv) == 1 and "close-up" in tv[0].split(" wins ")[0], findings
+    assert not any(f.startswith("device: mobile") for f in findings), findings
+    tv_row = next(r for r in css_all(browser, "table.insights tbody tr") if r.text.startswith("device: tv"))
+    assert "▲" in tv_row.text
+    screenshot(browser, "insights.png")

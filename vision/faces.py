@@ -1,0 +1,83 @@
+"""Face detection with OpenCV's shipped Haar cascade: count, largest face's share, position."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision.errors import InvalidParameterError, VisionError
+
+DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
+
+
+@dataclass(frozen=True)
+class FaceStats:
+    """Faces found in one image; the position is the largest face's centre, 0..1 of width/height."""
+
+    count: int = 0
+    largest_share: float = 0.0  # largest face's box area / image area
+    x: float | None = None
+    y: float | None = None
+    boxes: tuple[tuple[int, int, int, int], ...] = ()  # (x, y, w, h) in input pixels, largest first
+
+
+class FaceDetector:
+    """Frontal faces with a Haar cascade, run on a copy scaled to `detect_width`."""
+
+    def __init__(
+        self,
+        cascade: str | Path | None = None,
+        *,
+        detect_width: int = 320,
+        min_face_fraction: float = 0.06,
+        scale_factor: float = 1.25,
+        min_neighbors: int = 5,
+    ):
+        if detect_width < 64 or not 0 < min_face_fraction < 1 or scale_factor <= 1 or min_neighbors < 0:
+            raise InvalidParameterError(
+                "FaceDetector needs detect_width >= 64, 0 < min_face_fraction < 1, scale_factor > 1, "
+                "min_neighbors >= 0"
+            )
+        path = Path(cascade) if cascade else Path(cv2.data.haarcascades) / DEFAULT_CASCADE
+        problem = f"{path}: not a loadable OpenCV cascade; pass an OpenCV Haar cascade XML file"
+        try:
+            self._cascade = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError) as exc:  # OpenCV raises on some malformed files
+            raise VisionError(problem) from exc
+        if self._cascade.empty():
+            raise VisionError(problem)
+        self.detect_width = detect_width
+        self.min_face_fraction = min_face_fraction
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+
+    def detect(self, image: np.ndarray) -> FaceStats:
+        """Faces in a BGR (or grey) image."""
+        h, w = image.shape[:2]
+        scale = min(1.0, self.detect_width / w)
+        small = image if scale == 1.0 else cv2.resize(
+            image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        grey = cv2.equalizeHist(grey)
+        side = max(24, int(min(grey.shape) * self.min_face_fraction))
+        found = self._cascade.detectMultiScale(
+            grey, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side)
+        )
+        if len(found) == 0:
+            return FaceStats()
+        boxes = sorted(
+            (tuple(int(round(v / scale)) for v in box) for box in np.asarray(found).reshape(-1, 4)),
+            key=lambda b: b[2] * b[3],
+            reverse=True,
+        )
+        bx, by, bw, bh = boxes[0]
+        return FaceStats(
+            count=len(boxes),
+            largest_share=float(bw * bh) / float(w * h),
+            x=(bx + bw / 2) / w,
+            y=(by + bh / 2) / h,
+            boxes=tuple(boxes),  # type: ignore[arg-type]
+        )
