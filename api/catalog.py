@@ -64,6 +64,11 @@ class Catalog:
     def _action(self, art: Artwork) -> Action:
         action = to_action(art, self.embed_dim)
         with self._lock:
+            # Keep the object already known when nothing changed: the policy caches each
+            # action's example text and recognises an unchanged action by identity.
+            known = self._actions.get(art.id)
+            if known is not None and known == action:
+                return known
             self._actions[art.id] = action
         return action
 

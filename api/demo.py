@@ -13,12 +13,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +37,7 @@ from simulator.world import World, WorldConfig
 from vision.ingest import ingest_stills, ingest_video
 
 from api.catalog import to_action
+from api.server_process import ServerProcess, ServerStartError
 
 REPO = Path(__file__).resolve().parents[1]
 MARKER = ".artbandit-demo"
@@ -156,52 +152,6 @@ def build_catalog(store: Store, settings: DemoSettings, work: Path) -> list[Demo
             store.set_default(arts[0].id)
         out.append(DemoTitle(title_id, name, genres, tuple(a.id for a in arts)))
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`artbandit serve` in its own process group, stopped on exit."""
-
-    def __init__(self, data_dir: Path, settings: DemoSettings, log_path: Path) -> None:
-        self.port = settings.port or _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ARTBANDIT_TOKEN": TOKEN, "ARTBANDIT_POLICY": settings.policy,
-               "ARTBANDIT_FLOOR": str(settings.floor), "ARTBANDIT_SEED": str(settings.seed),
-               "ARTBANDIT_REWARD_WINDOW": str(settings.reward_window),
-               "ARTBANDIT_LEARN_INTERVAL": "0.25", "ARTBANDIT_SNAPSHOT_EVERY": "300"}
-        self._log = open(log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), "serve",
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise DemoError(f"the server exited at start; see {log_path}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise DemoError(f"the server did not answer within 60 s; see {log_path}")
-
-    def stop(self) -> None:
-        """Stop the server and every process it started."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self._log.close()
 
 
 def drive_traffic(url: str, world: World, titles: list[DemoTitle], settings: DemoSettings) -> Traffic:
@@ -338,7 +288,15 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     k = max(len(t.artworks) for t in titles)
     world = World(WorldConfig(n_users=settings.users, n_titles=len(titles), artworks_per_title=k,
                               seed=settings.seed))
-    server = Server(data_dir, settings, out / "server.log")
+    server_settings = {"token": TOKEN, "policy": settings.policy, "floor": settings.floor,
+                       "seed": settings.seed, "reward_window": settings.reward_window,
+                       "learn_interval": 0.25, "snapshot_every": 300}
+    with open(out / "server.log", "w") as server_log:
+        try:
+            server = ServerProcess(data_dir, settings=server_settings, port=settings.port,
+                                   output=server_log)
+        except ServerStartError as exc:
+            raise DemoError(f"{exc}; see {out / 'server.log'}") from None
     try:
         echo(f"server on {server.url} (gunicorn, learner in process, policy {settings.policy})")
         traffic = drive_traffic(server.url, world, titles, settings)

@@ -4,11 +4,8 @@ Job files live in the data directory, so any worker process can answer `GET /job
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import uuid
@@ -22,10 +19,10 @@ from artwork.store import Store
 from vision.embed import Embedder, make_embedder
 from vision.ingest import ingest_uploads, ingest_video
 
-from api.errors import NotFound, TooLarge
+from api.errors import TooLarge
+from api.records import RecordFolder
 
 log = logging.getLogger(__name__)
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,7}")
 _CHUNK = 1 << 20
 
@@ -40,7 +37,7 @@ class JobRunner:
         self.max_video_bytes = max_video_bytes
         self.on_change = on_change
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
-        self._write_lock = threading.Lock()
+        self.records = RecordFolder(folder, "job")
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
 
@@ -104,7 +101,8 @@ class JobRunner:
         try:
             report = ingest_video(self.store, job["title_id"], path, embedder=self.embedder,
                                   max_candidates=max_candidates, on_progress=progress)
-            job.update(status="done", progress=1.0, result=report.as_dict())
+            job.update(status="done", progress=1.0,
+                       result={**report.as_dict(), "source": job["filename"]})
             if self.on_change:
                 self.on_change(job["title_id"])
         except Exception as exc:  # the job reports any failure; the server keeps serving
@@ -118,17 +116,10 @@ class JobRunner:
 
     def get(self, job_id: str) -> dict[str, Any]:
         """The job's current record; 404 for an unknown id."""
-        path = self.folder / f"{job_id}.json"
-        if not _JOB_ID.fullmatch(job_id) or not path.is_file():
-            raise NotFound(f"no job {job_id!r}")
-        return json.loads(path.read_text())
+        return self.records.get(job_id)
 
     def _save(self, job: dict) -> None:
-        with self._write_lock:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".job-")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(job, fh)
-            os.replace(tmp, self.folder / f"{job['id']}.json")
+        self.records.save(job)
 
     def close(self) -> None:
         """Wait for the running job and stop."""

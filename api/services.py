@@ -1,6 +1,7 @@
 """What one app holds: configuration, store, catalog cache, engine, learner, jobs, metrics."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -26,10 +27,10 @@ log = logging.getLogger(__name__)
 
 def build_policy(config: Config) -> Policy:
     """The serving policy named by the configuration, with the configured floor."""
-    spec = config.policy
-    if "floor=" not in spec:
-        spec += ("," if ":" in spec else ":") + f"floor={config.floor}"
-    return parse_policy_spec(spec).build(seed=0 if config.seed is None else config.seed)
+    spec = parse_policy_spec(config.policy)
+    if "floor" not in dict(spec.params):
+        spec = dataclasses.replace(spec, params=spec.params + (("floor", config.floor),))
+    return spec.build(seed=0 if config.seed is None else config.seed)
 
 
 @dataclass

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +26,7 @@ from simulator.specs import PolicySpec, parse_policy_specs
 from api import studio_auth
 from api.catalog import to_action
 from api.errors import BadRequest, NotFound
+from api.records import RecordFolder
 from api.services import Services, services
 from api.studio_data import artworks_by_id, load_feedback
 
@@ -42,7 +40,6 @@ REPORTS_FOLDER = "reports"
 EVALUATION_COLUMNS = ("policy", "estimator", "value", "ci_low", "ci_high", "ess", "n_matched")
 DEFAULT_POLICIES = ("logged", "uniform", "default", "egreedy:0.1", "vw:squarecb")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -100,9 +97,8 @@ class ReplayRunner:
         self.store, self.root = store, root
         self.window, self.reward_of = window, reward_of
         self.embed_dim, self.seed = embed_dim, seed
-        self.folder = root / ".runs"
+        self.records = RecordFolder(root / ".runs", "replay run")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay")
-        self._lock = threading.Lock()
 
     @classmethod
     def for_services(cls, svc: Services) -> "ReplayRunner":
@@ -169,18 +165,10 @@ class ReplayRunner:
 
     def get(self, run_id: str) -> dict[str, Any]:
         """The run's current record; NotFound for an unknown id."""
-        path = self.folder / f"{run_id}.json"
-        if not _RUN_ID.fullmatch(run_id) or not path.is_file():
-            raise NotFound(f"no replay run {run_id!r}")
-        return json.loads(path.read_text())
+        return self.records.get(run_id)
 
     def _save(self, run: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".run-")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(run, fh)
-            os.replace(tmp, self.folder / f"{run['id']}.json")
+        self.records.save(run)
 
     def close(self) -> None:
         """Wait for the running replay and stop."""

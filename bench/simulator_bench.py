@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
     n = args.events
     log, target, rhat = make_log(n, seed=0, with_context=False)
     lines = [
-        line("reference: numpy dot of 1M rewards", rate(lambda: float(np.dot(log.reward, log.pscore)), n), None),
         line("log validation (LoggedFeedback.take, all rows)", rate(lambda: log.take(np.arange(n)), n, 1), None),
         line("ips (precomputed pmfs)", rate(lambda: IPS().estimate(log, target), n), 2_000_000),
         line("snips (precomputed pmfs)", rate(lambda: SelfNormalizedIPS().estimate(log, target), n), 2_000_000),

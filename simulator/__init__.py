@@ -7,6 +7,8 @@ from simulator.evaluation import (LearningCurve, PolicyEvaluation, PolicyRun, ev
                                   policy_pmf, replay_learning, run_policy)
 from simulator.logs import EXPORT_MAPPING, BanditRows, ColumnMapping, LoggedFeedback, read_log, write_log
 from simulator.online import PolicyOutcome, SimulationResult, simulate
+from simulator.insights import Finding, InsightCell, Insights, creative_insights
+from simulator.replay import replay_log
 from simulator.reports import write_evaluation_report, write_simulation_report
 from simulator.reward_model import VWRewardModel
 from simulator.specs import PolicySpec, parse_policy_spec, parse_policy_specs
@@ -15,10 +17,11 @@ from simulator.world import Impression, World, WorldConfig, WorldError
 
 __all__ = [
     "BanditRows", "ColumnMapping", "DirectMethod", "DoublyRobust", "EXPORT_MAPPING", "Estimate", "Estimator",
-    "ExternalPolicyError", "IPS", "Impression", "InvalidEstimatorError", "InvalidLogError", "LearningCurve",
+    "ExternalPolicyError", "Finding", "IPS", "InsightCell", "Insights", "Impression", "InvalidEstimatorError", "InvalidLogError", "LearningCurve",
     "LogFormatError", "LoggedFeedback", "MissingColumnError", "PolicyEvaluation", "PolicyOutcome", "PolicyRun",
     "PolicySpec", "PolicySpecError", "Replay", "SelfNormalizedIPS", "SimulationError", "SimulationResult",
     "SimulatorError", "SyntheticLog", "VWRewardModel", "World", "WorldConfig", "WorldError", "context_json",
+    "creative_insights", "replay_log",
     "evaluate_policies", "external_pmf", "log_from_world", "make_estimator", "parse_policy_spec",
     "parse_policy_specs", "policy_pmf", "read_log", "replay_learning", "run_policy", "simulate", "world_catalog",
     "write_evaluation_report", "write_simulation_report",

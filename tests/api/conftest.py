@@ -1,18 +1,12 @@
 """Fixtures for the API: the app, its test client, and a real server on 127.0.0.1."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from api.app import create_app
+from api.server_process import ServerProcess
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -39,49 +33,12 @@ def client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class LiveServer(ServerProcess):
+    """`artbandit serve` (gunicorn) on 127.0.0.1 with the test settings."""
 
-
-class LiveServer:
-    """`artbandit serve` (gunicorn) in a subprocess on 127.0.0.1."""
-
-    def __init__(self, data_dir: Path, workers: int = 1, env: dict | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        settings = app_settings(data_dir)
-        environ = {**os.environ, **{f"ARTBANDIT_{k.upper()}": str(v) for k, v in settings.items()},
-                   **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), *extra_args],
-            env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + (self.proc.stdout.read() or ""))
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not answer /healthz within 60 s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+    def __init__(self, data_dir: Path, workers: int = 1, env: dict | None = None) -> None:
+        super().__init__(data_dir, settings={**app_settings(data_dir), **(env or {})},
+                         workers=workers)
 
 
 @pytest.fixture
