@@ -36,12 +36,10 @@ def create_app(test_config: Mapping[str, Any] | Config | None = None) -> Flask:
 
     @app.after_request
     def _observe(response):
-        endpoint = request.endpoint or "unknown"
         started = g.get("started")
-        if started is not None:
-            svc.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-        if response.status_code >= 400:
-            svc.metrics.errors.labels(str(response.status_code)).inc()
+        svc.metrics.observe(request.endpoint or "unknown",
+                            None if started is None else time.perf_counter() - started,
+                            response.status_code)
         return response
 
     return app

@@ -4,9 +4,11 @@
    ingested from the committed Big Buck Bunny clip, and creatives' variants (crops and colour
    grades) of committed photographs ingested as stills. Every candidate goes live.
 2. The real server (`artbandit serve`, gunicorn, learner in process) starts on 127.0.0.1.
-3. A simulated population from the synthetic world asks `GET /artwork` and answers with
-   `POST /feedback` over HTTP; the world's exact play probabilities say how good each served
-   artwork was, and what uniform, the default artwork and the oracle would have earned.
+3. A simulated population from the synthetic world, whose tastes are over visual traits
+   measured on the real artworks (faces, close-up, contrast, colour, brightness), asks
+   `GET /artwork` and answers with `POST /feedback` over HTTP; the world's exact play
+   probabilities say how good each served artwork was, and what uniform, the default
+   artwork and the oracle would have earned.
 4. The decision log is exported and replayed offline through the simulator's estimators,
    next to the truth the world knows.
 """
@@ -25,6 +27,7 @@ import requests
 from tqdm import tqdm
 
 from artwork.export import export_log
+from artwork.records import Artwork
 from artwork.store import Store
 from bandit.rewards import RewardMapping
 from simulator.estimators import IPS, DoublyRobust, SelfNormalizedIPS
@@ -33,7 +36,7 @@ from simulator.logs import read_log
 from simulator.replay import replay_log
 from simulator.reports import write_evaluation_report
 from simulator.specs import parse_policy_specs
-from simulator.world import World, WorldConfig
+from simulator.world import TRAITS, World, WorldConfig
 from vision.ingest import ingest_stills, ingest_video
 
 from api.catalog import to_action
@@ -268,6 +271,35 @@ def _plots(traffic: Traffic, offline: list[dict[str, Any]], out: Path) -> list[P
     return [curve, estimates]
 
 
+def visual_traits(art: Artwork) -> np.ndarray:
+    """The world's trait vector of a real artwork, from what the vision stage measured on it."""
+    q = art.quality
+    faces = float(q.get("face_count", 0.0))
+    values = {
+        "face": min(1.0, faces),
+        "closeup": float(q.get("face_share", 0.0)) / 0.15,
+        "action": float(q.get("contrast", 0.0)) / 0.35,
+        "romance": float(q.get("colourfulness", 0.0)) / 120.0,
+        "dark": 1.0 - float(q.get("brightness", 0.5)),
+        "bright": float(q.get("brightness", 0.5)),
+        "text": 0.0,
+        "group": (faces - 1.0) / 2.0,
+    }
+    return np.clip([values[name] for name in TRAITS], 0.0, 1.0)
+
+
+def demo_world(store: Store, titles: list[DemoTitle], settings: DemoSettings) -> World:
+    """A synthetic population whose tastes are over the traits measured on the catalog."""
+    k = max(len(t.artworks) for t in titles)
+    traits = np.zeros((len(titles), k, len(TRAITS)))
+    for i, title in enumerate(titles):
+        for j, artwork_id in enumerate(title.artworks):
+            traits[i, j] = visual_traits(store.get_artwork(artwork_id))
+    config = WorldConfig(n_users=settings.users, n_titles=len(titles), artworks_per_title=k,
+                         seed=settings.seed)
+    return World(config, traits=traits)
+
+
 def _prepare(out: Path) -> None:
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
@@ -285,9 +317,7 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     data_dir = out / "data"
     store = Store.open(data_dir)
     titles = build_catalog(store, settings, out / "variants")
-    k = max(len(t.artworks) for t in titles)
-    world = World(WorldConfig(n_users=settings.users, n_titles=len(titles), artworks_per_title=k,
-                              seed=settings.seed))
+    world = demo_world(store, titles, settings)
     server_settings = {"token": TOKEN, "policy": settings.policy, "floor": settings.floor,
                        "seed": settings.seed, "reward_window": settings.reward_window,
                        "learn_interval": 0.25, "snapshot_every": 300}

@@ -11,6 +11,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, str], object] = {}
         self.decisions = Counter(
             "artbandit_decisions", "Decisions served and logged", ["policy"],
             registry=self.registry,
@@ -35,6 +36,26 @@ class Metrics:
             "artbandit_model_version", "Version of the model serving decisions",
             registry=self.registry,
         )
+
+    def decided(self, policy: str) -> None:
+        """Count one decision served by `policy`."""
+        self._child(self.decisions, policy).inc()
+
+    def observe(self, endpoint: str, seconds: float | None, status: int) -> None:
+        """Record one response: its latency (when timed), and its status when it is an error."""
+        if seconds is not None:
+            self._child(self.latency, endpoint).observe(seconds)
+        if status >= 400:
+            self._child(self.errors, str(status)).inc()
+
+    def _child(self, metric, label: str):
+        # prometheus_client's labels() takes a lock and validates on every call; the
+        # children are looked up here once per label value instead.
+        key = (id(metric), label)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(label)
+        return child
 
     def render(self) -> bytes:
         """The metrics in Prometheus text format."""

@@ -49,6 +49,24 @@ def _context_features(args) -> dict[str, Any]:
     return features
 
 
+_IMAGE_URLS: dict[str, tuple[str, str]] = {}
+
+
+def _image_url_parts() -> tuple[str, str]:
+    """What url_for gives for an artwork's image, split around the id (once per script root).
+
+    Artwork ids are checked to need no URL quoting, so joining the parts around an id
+    gives url_for's answer without building the URL for every decision.
+    """
+    root = request.script_root
+    parts = _IMAGE_URLS.get(root)
+    if parts is None:
+        marker = "0artwork0"
+        before, _, after = url_for("creatives.artwork_image", artwork_id=marker).partition(marker)
+        parts = _IMAGE_URLS[root] = (before, after)
+    return parts
+
+
 @bp.get("/artwork")
 def choose_artwork():
     svc = services()
@@ -63,15 +81,16 @@ def choose_artwork():
     if len(set(titles)) != len(titles):
         raise BadRequest("a title is named twice; name each title once")
     served = svc.engine.decide(user, titles, _context_features(request.args))
+    before, after = _image_url_parts()
     choices = []
     for s in served:
         d = s.decision
         choices.append({
             "title_id": d.title_id, "event_id": d.event_id, "artwork_id": d.action,
-            "image_url": url_for("creatives.artwork_image", artwork_id=d.action),
+            "image_url": f"{before}{d.action}{after}",
             "probability": d.probability, "policy": d.policy, "model_version": d.model_version,
         })
-        svc.metrics.decisions.labels(d.policy).inc()
+        svc.metrics.decided(d.policy)
     # The first choice is repeated at the top level for single-title callers; the shape
     # is the same whatever the number of titles.
     return jsonify({**choices[0], "user": user, "choices": choices})

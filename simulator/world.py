@@ -78,10 +78,20 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class World:
     """Users, titles and artworks with exact click and play probabilities."""
 
-    def __init__(self, config: WorldConfig | None = None) -> None:
+    def __init__(self, config: WorldConfig | None = None, traits: np.ndarray | None = None) -> None:
+        """Draw a world from the config's seed; `traits` (titles × artworks × TRAITS, in [0, 1])
+        replaces the drawn artwork traits, e.g. with traits measured on real artworks."""
         self.config = cfg = config or WorldConfig()
         rng = np.random.default_rng(cfg.seed)
         k = len(TRAITS)
+        if traits is not None:
+            traits = np.asarray(traits, dtype=float)
+            expected = (cfg.n_titles, cfg.artworks_per_title, k)
+            if traits.shape != expected or not np.all((traits >= 0) & (traits <= 1)):
+                raise WorldError(
+                    f"traits must have shape {expected} (titles, artworks, {', '.join(TRAITS)}) "
+                    f"with values in [0, 1]; got shape {traits.shape}"
+                )
         scale = cfg.taste_scale
 
         # Tastes: a country part and an individual part (what genre affinities half-reveal).
@@ -119,13 +129,16 @@ class World:
                 self.traits[t, a, dominant[a]] = rng.uniform(0.6, 1.0)
                 if rng.random() < 0.5:
                     self.traits[t, a, rng.integers(k)] = rng.uniform(0.4, 0.8)
+        if traits is not None:
+            self.traits = traits.copy()
         self.appeal = rng.normal(0.0, 0.3, size=(cfg.n_titles, n_art))
         self.clickbait = np.zeros((cfg.n_titles, n_art), dtype=bool)
         for t in range(cfg.n_titles):
             self.clickbait[t, rng.choice(n_art, size=cfg.clickbait_per_title, replace=False)] = True
-        bright, text = TRAITS.index("bright"), TRAITS.index("text")
-        self.traits[self.clickbait, bright] = np.maximum(self.traits[self.clickbait, bright], 0.7)
-        self.traits[self.clickbait, text] = np.maximum(self.traits[self.clickbait, text], 0.6)
+        if traits is None:  # drawn clickbait looks the part: bright, with big text
+            bright, text = TRAITS.index("bright"), TRAITS.index("text")
+            self.traits[self.clickbait, bright] = np.maximum(self.traits[self.clickbait, bright], 0.7)
+            self.traits[self.clickbait, text] = np.maximum(self.traits[self.clickbait, text], 0.6)
         self.default_artwork = rng.integers(n_art, size=cfg.n_titles)
 
         # What the vision stage would report: traits seen with a little noise, a sharpness

@@ -127,3 +127,25 @@ def test_personalization_has_headroom(world):
 def test_bad_world_settings(kwargs, message):
     with pytest.raises(WorldError, match=message):
         WorldConfig(**kwargs)
+
+
+def test_given_traits_replace_the_drawn_ones():
+    import numpy as np
+    import pytest
+
+    from simulator.world import TRAITS, World, WorldConfig, WorldError
+
+    cfg = WorldConfig(n_users=50, n_titles=2, artworks_per_title=3, seed=4)
+    traits = np.zeros((2, 3, len(TRAITS)))
+    traits[:, :, TRAITS.index("face")] = [[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]]
+    world = World(cfg, traits=traits)
+    assert np.array_equal(world.traits, traits)
+    other = traits.copy()
+    other[0, :, TRAITS.index("dark")] = 1.0
+    imp = world.make_impression(user=0, title=0, device=0, hour=12)
+    changed = World(cfg, traits=other)
+    assert not np.allclose(world.take_probabilities(imp), changed.take_probabilities(imp))
+    with pytest.raises(WorldError, match="traits must have shape"):
+        World(cfg, traits=np.zeros((2, 2, len(TRAITS))))
+    with pytest.raises(WorldError, match="values in"):
+        World(cfg, traits=np.full((2, 3, len(TRAITS)), 2.0))
