@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="data directory holding the SQLite store, images and model snapshots "
         "(default: $ARTBANDIT_DATA_DIR or ./artbandit-data)",
     )
+    parser.add_argument(
+        "--config", help="TOML configuration file (default: $ARTBANDIT_CONFIG if set)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for area in _AREAS:

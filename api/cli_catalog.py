@@ -12,14 +12,15 @@ from artwork.images import read_image_file
 from artwork.records import ARTWORK_STATUSES, REWARD_KINDS, Artwork, Title
 from artwork.store import Store
 
-from api.config import ConfigError, resolve_data_dir
+from api.config import ConfigError, config_for_cli
 
-DEFAULT_REWARD_WINDOW = 3600.0
 
 
 def open_store(args: argparse.Namespace) -> Store:
-    """Open the store in the data directory the arguments and environment name."""
-    return Store.open(resolve_data_dir(args.data_dir))
+    """Open the store in the data directory the flags, environment or config file name."""
+    config = config_for_cli(args.data_dir, args.config)
+    return Store.open(config.data_dir, max_image_bytes=config.max_upload_bytes,
+                      max_image_pixels=config.max_image_pixels)
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -119,7 +120,8 @@ def _cmd_artwork_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_artwork_set_status(args: argparse.Namespace) -> int:
-    art = open_store(args).set_status(args.artwork_id, args.status)
+    config = config_for_cli(args.data_dir, args.config)
+    art = open_store(args).set_status(args.artwork_id, args.status, max_live=config.max_live)
     _emit([artwork_dict(art)], args.json, ("id", "status", "is_default"))
     return 0
 
@@ -135,9 +137,11 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     fmt = format_of(out, args.format)
-    mapping = RewardMapping({**RewardMapping().weights, **parse_reward_weights(args.reward)})
+    config = config_for_cli(args.data_dir, args.config)
+    mapping = RewardMapping({**config.reward_weights, **parse_reward_weights(args.reward)})
+    window = config.reward_window if args.window is None else args.window
     store = open_store(args)
-    rows = export_log(store, out, window=args.window, reward_of=mapping, fmt=fmt)
+    rows = export_log(store, out, window=window, reward_of=mapping, fmt=fmt)
     if args.json:
         print(json.dumps({"path": str(out), "format": fmt, "rows": rows}))
     else:
@@ -204,10 +208,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", metavar="OUT", help="output file, .csv or .parquet")
     p.add_argument("--format", choices=("csv", "parquet"),
                    help="file format (default: from the file name)")
-    p.add_argument("--window", type=float, default=DEFAULT_REWARD_WINDOW, metavar="SECONDS",
-                   help=f"reward window in seconds (default: {DEFAULT_REWARD_WINDOW:g})")
+    p.add_argument("--window", type=float, metavar="SECONDS",
+                   help="reward window in seconds (default: the configured reward_window, "
+                   "which the learner uses too)")
     p.add_argument("--reward", action="append", metavar="KIND=VALUE",
-                   help="reward of a feedback kind, e.g. play=1 click=0.1 "
-                   "(default: play=1, click=0, impression=0)")
+                   help="reward of a feedback kind, e.g. play=1 click=0.1 (default: the "
+                   "configured reward_weights: play=1, click=0, impression=0)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_cmd_log_export)

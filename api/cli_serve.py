@@ -5,15 +5,11 @@ import argparse
 import signal
 import threading
 
-from api.config import load_config, resolve_data_dir
+from api.config import config_for_cli
 
 
 def _config(args: argparse.Namespace, **overrides):
-    return load_config(
-        path=args.config,
-        overrides={"data_dir": str(resolve_data_dir(args.data_dir)) if args.data_dir else None,
-                   **overrides},
-    )
+    return config_for_cli(args.data_dir, args.config, **overrides)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -67,7 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
-    p.add_argument("--config", help="TOML configuration file (default: $ARTBANDIT_CONFIG)")
     p.add_argument("--policy", help="serving policy spec, e.g. vw:squarecb (default: config)")
     p.add_argument("--learn", action=argparse.BooleanOptionalAction, default=None,
                    help="learn in the serving process (default: only with one worker)")
@@ -78,7 +73,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Tail the decision log, join each decision with its rewards "
                        "once its reward window has closed, learn, and publish model snapshots "
                        "that serving workers reload. Stops on Ctrl-C.")
-    p.add_argument("--config", help="TOML configuration file (default: $ARTBANDIT_CONFIG)")
     p.add_argument("--policy", help="policy spec to learn, e.g. vw:squarecb (default: config)")
     p.add_argument("--rounds", type=int, help="stop after this many polling rounds "
                    "(default: run until stopped)")

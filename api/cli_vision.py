@@ -5,11 +5,10 @@ import argparse
 import json
 import sys
 
-from artwork.store import Store
 from vision.embed import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, EMBEDDER_KINDS, Embedder, make_embedder
 from vision.ingest import IngestReport, ingest_stills, ingest_video
 
-from api.config import resolve_data_dir
+from api.cli_catalog import open_store
 
 
 def _embedder(args: argparse.Namespace) -> Embedder:
@@ -40,7 +39,7 @@ def _print(report: IngestReport, as_json: bool) -> None:
 
 
 def _cmd_ingest_video(args: argparse.Namespace) -> int:
-    with Store.open(resolve_data_dir(args.data_dir)) as store:
+    with open_store(args) as store:
         store.get_title(args.title)  # before the embedder's load and log line
         report = ingest_video(
             store, args.title, args.file, max_candidates=args.max_candidates, embedder=_embedder(args),
@@ -51,7 +50,7 @@ def _cmd_ingest_video(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest_stills(args: argparse.Namespace) -> int:
-    with Store.open(resolve_data_dir(args.data_dir)) as store:
+    with open_store(args) as store:
         store.get_title(args.title)
         report = ingest_stills(
             store, args.title, args.images, embedder=_embedder(args), progress=not args.json and sys.stderr.isatty()

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from bandit.rewards import DEFAULT_WEIGHTS, FEEDBACK_KINDS
+
 DEFAULT_DATA_DIR = "./artbandit-data"
+CONTEXT_PARAM = re.compile(r"[a-z][a-z0-9_]{0,31}")
+RESERVED = frozenset({"user", "title"})
 ENV_PREFIX = "ARTBANDIT_"
 
 
@@ -30,9 +35,7 @@ class Config:
     floor: float = 0.01
     seed: int | None = None
     reward_window: float = 3600.0
-    reward_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"impression": 0.0, "click": 0.0, "play": 1.0}
-    )
+    reward_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     learn: bool = True
     learn_interval: float = 1.0
     snapshot_every: int = 500
@@ -44,10 +47,12 @@ class Config:
     max_video_bytes: int = 512 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     embed_dim: int = 8
+    context_params: tuple[str, ...] = ("device", "country", "hour", "row", "language", "page")
 
     def __post_init__(self) -> None:
         checks = [
-            (0.0 <= self.floor < 1.0, "floor must be in [0, 1)"),
+            (0.0 < self.floor < 1.0,
+             "floor must be in (0, 1): exploration never switches off in serving"),
             (self.reward_window >= 0, "reward_window must be >= 0 seconds"),
             (self.learn_interval > 0, "learn_interval must be > 0 seconds"),
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
@@ -63,7 +68,28 @@ class Config:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"configuration: {message}")
+        unknown = sorted(set(self.reward_weights) - set(FEEDBACK_KINDS))
+        if unknown:
+            raise ConfigError(
+                f"configuration: reward_weights names {', '.join(unknown)}; "
+                f"feedback kinds are {', '.join(FEEDBACK_KINDS)}"
+            )
+        bad = [p for p in self.context_params if not CONTEXT_PARAM.fullmatch(p) or p in RESERVED]
+        if bad:
+            raise ConfigError(
+                f"configuration: context_params {bad} must be lower-case words other than "
+                f"{', '.join(sorted(RESERVED))}"
+            )
+        # Kinds left out keep their default reward (play = 1, the others 0).
+        object.__setattr__(self, "reward_weights", {**DEFAULT_WEIGHTS, **self.reward_weights})
+        object.__setattr__(self, "context_params", tuple(self.context_params))
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+
+    @property
+    def max_live(self) -> int:
+        """The most live artworks a title may have: each keeps at least the floor."""
+        return int(1.0 / self.floor + 1e-9)
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -79,6 +105,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return {str(k): float(v) for k, v in dict(value).items()}
         if name == "data_dir":
             return Path(value)
+        if name == "context_params":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
         if kind == "bool":
             if isinstance(value, str):
                 if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
@@ -132,8 +161,7 @@ def load_config(
     return Config(**values)
 
 
-def resolve_data_dir(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
-    """Data directory from the flag, else ARTBANDIT_DATA_DIR, else ./artbandit-data."""
-    env = os.environ if environ is None else environ
-    value = cli_value or env.get(ENV_PREFIX + "DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(value).expanduser()
+def config_for_cli(data_dir: str | None, config_path: str | None = None,
+                   **overrides: Any) -> Config:
+    """The configuration a command runs with: its flags over the environment and file."""
+    return load_config(path=config_path, overrides={"data_dir": data_dir, **overrides})

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, send_file, url_for
 
-from artwork.errors import CatalogError
 from artwork.records import ARTWORK_STATUSES
 
 from api.auth import require_token
 from api.cli_catalog import artwork_dict, title_dict
-from api.errors import BadRequest, NotFound, TooLarge
-from api.requests import json_body, optional, required_str, string_list
+from api.errors import BadRequest, NotFound
+from api.requests import json_body, json_object, optional, required_str, string_list
 from api.services import services
 
 bp = Blueprint("creatives", __name__)
@@ -55,28 +54,21 @@ def upload_stills(title_id: str):
     files = request.files.getlist("file") + request.files.getlist("files")
     if not files:
         raise BadRequest("send the stills as multipart/form-data fields named `file`")
-    results, status = [], 201
-    for f in files:
-        name = f.filename or "upload"
-        data = f.read(svc.config.max_upload_bytes + 1)
-        try:
-            if len(data) > svc.config.max_upload_bytes:
-                raise TooLarge(
-                    f"{name}: over the {svc.config.max_upload_bytes}-byte upload limit"
-                )
-            art = svc.ingest_still(title_id, data, name)
-            results.append({"file": name, "ok": True, "artwork": _artwork_json(art)})
-        except (CatalogError, TooLarge) as exc:
-            results.append({"file": name, "ok": False, "error": str(exc)})
-    ok = sum(r["ok"] for r in results)
-    svc.catalog.invalidate(title_id)
-    if ok == 0:
+    outcomes = svc.ingest_uploads(title_id, files)
+    results = [
+        {"file": r.file, "ok": True, "artwork": _artwork_json(r.artwork)} if r.artwork
+        else {"file": r.file, "ok": False, "error": r.error}
+        for r in outcomes
+    ]
+    failed = [r for r in outcomes if r.artwork is None]
+    if len(failed) == len(outcomes):
         # Nothing stored: the usual error shape, with each file's reason beside it.
-        status = 413 if all("limit" in r["error"] for r in results) else 400
-        message = "; ".join(r["error"] for r in results)
+        status = max(r.status for r in failed)
+        message = "; ".join(r.error or "" for r in failed)
         return jsonify({"error": message, "status": status, "results": results}), status
-    status = 201 if ok == len(results) else 207
-    return jsonify({"results": results, "added": ok, "failed": len(results) - ok}), status
+    status = 201 if not failed else 207
+    added = len(outcomes) - len(failed)
+    return jsonify({"results": results, "added": added, "failed": len(failed)}), status
 
 
 @bp.post("/titles/<title_id>/videos")
@@ -103,7 +95,7 @@ def get_job(job_id: str):
 @bp.patch("/artworks/<artwork_id>")
 @require_token
 def update_artwork(artwork_id: str):
-    body = json_body()
+    body = json_object()
     unknown = set(body) - {"status", "default"}
     if unknown:
         raise BadRequest(f"unknown field(s) {sorted(unknown)}; send `status` and/or `default`")
@@ -118,7 +110,7 @@ def update_artwork(artwork_id: str):
     if default is not None and not isinstance(default, bool):
         raise BadRequest("default must be true or false")
     if status is not None:
-        art = store.set_status(artwork_id, status)
+        art = store.set_status(artwork_id, status, max_live=services().config.max_live)
     if default is not None:
         art = store.set_default(artwork_id, default)
     services().catalog.invalidate(art.title_id)

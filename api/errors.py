@@ -10,9 +10,11 @@ from artwork.errors import (
     AlreadyExistsError,
     CatalogError,
     ImageTooLargeError,
+    LiveLimitError,
     NotFoundError,
 )
-from bandit.errors import BanditError
+from simulator.errors import InvalidEstimatorError, InvalidLogError, PolicySpecError
+from vision.errors import ImageDecodeError, InvalidParameterError, VideoDecodeError
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +66,19 @@ class NotReady(ApiError):
     status = 503
 
 
-# Most specific first: the first matching row wins.
+# Our own error types, most specific first; anything else is a bug in the server (500).
 STATUS_TABLE: tuple[tuple[type[BaseException], int], ...] = (
     (NotFoundError, 404),
     (ImageTooLargeError, 413),
     (AlreadyExistsError, 409),
-    (LookupError, 404),
-    (ValueError, 400),
+    (LiveLimitError, 409),
     (CatalogError, 400),
-    (BanditError, 400),
+    (ImageDecodeError, 400),
+    (VideoDecodeError, 400),
+    (InvalidParameterError, 400),
+    (PolicySpecError, 400),
+    (InvalidEstimatorError, 400),
+    (InvalidLogError, 400),
 )
 
 

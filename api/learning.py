@@ -1,12 +1,16 @@
 """The learner process: tail the reward-window join, feed the bandit learner, publish snapshots."""
 from __future__ import annotations
 
+import fcntl
 import logging
+import math
+import os
 import threading
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from artwork.errors import NotFoundError
+from artwork.errors import CatalogError, NotFoundError
+from bandit.errors import BanditError, InvalidRewardError
 from artwork.records import LearningPair
 from artwork.store import RewardFn, Store
 from bandit.learner import Learner, LearningItem
@@ -15,6 +19,7 @@ from bandit.snapshots import SnapshotStore
 from bandit.types import Context, Decision
 
 from api.catalog import Catalog
+from api.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +51,10 @@ class LearnLoop:
         self.window, self.reward_of, self.interval = window, reward_of, interval
         self.on_learned = on_learned
         self.snapshots = SnapshotStore(folder, policy.name, keep=keep)
+        self._lock_fd = _hold_learner_lock(folder, policy.name)
         self.learner = Learner(policy, self.snapshots, snapshot_every=snapshot_every)
         self.cursor = self._cursor_after(self.learner.last_event_id)
+        self.skipped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -66,16 +73,36 @@ class LearnLoop:
                         event_id)
             return None
 
-    def _items(self) -> Iterator[LearningItem]:
-        for pair in self.store.learning_pairs(self.window, self.reward_of, after=self.cursor):
-            yield learning_item(pair, self.catalog)
-            self.cursor = (pair.decision.timestamp, pair.decision.event_id)
-            if self.on_learned:
-                self.on_learned()
-
     def step(self) -> int:
-        """Learn everything that is ready; a snapshot follows if anything was learned."""
-        return self.learner.run(self._items()).learned
+        """Learn everything that is ready; a snapshot follows if anything was learned.
+
+        A decision that cannot be learned (its reward or features are refused) is logged and
+        passed over, so one bad record never stalls learning.
+        """
+        learned = 0
+        for pair in self.store.learning_pairs(self.window, self._reward, after=self.cursor):
+            try:
+                if math.isnan(pair.reward):
+                    raise InvalidRewardError(f"no reward for feedback {dict(pair.kinds)}")
+                self.learner.learn(learning_item(pair, self.catalog))
+                learned += 1
+                if self.on_learned:
+                    self.on_learned()
+            except (BanditError, CatalogError) as exc:
+                self.skipped += 1
+                log.warning("passing over decision %s: %s", pair.decision.event_id, exc)
+            self.cursor = (pair.decision.timestamp, pair.decision.event_id)
+        if self.learner.pending:
+            self.learner.snapshot()
+        return learned
+
+    def _reward(self, kinds) -> float:
+        # The join cannot go on past an exception, so a refused reward becomes NaN here and
+        # the decision is passed over in step().
+        try:
+            return self.reward_of(kinds)
+        except BanditError:
+            return math.nan
 
     def run(self, stop: threading.Event, max_rounds: int | None = None) -> None:
         """Step until `stop` is set (or `max_rounds` steps have run)."""
@@ -100,8 +127,35 @@ class LearnLoop:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread and wait for it."""
+        """Stop the background thread, wait for it, and let another learner take over."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+
+def _hold_learner_lock(folder: Path, policy_name: str) -> int:
+    """Take the one-learner-per-policy lock, or fail saying who holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{policy_name}.learner.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise LearnerBusyError(
+            f"a learner for policy {policy_name!r} is already running in {folder} "
+            f"(pid {holder}); run one learner per data directory: `serve --workers 1` learns "
+            "in process, otherwise start `artbandit learn` once"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+class LearnerBusyError(ConfigError):
+    """Another learner already holds this data directory's snapshots."""

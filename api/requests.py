@@ -5,18 +5,31 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from flask import request
 
-from api.errors import BadRequest
+from api.errors import BadRequest, TooLarge
 
 T = TypeVar("T")
 
 
+MAX_JSON_BYTES = 1024 * 1024
+
+
 def json_body() -> Any:
-    """The request's JSON body; 400 when it is missing or not JSON."""
+    """The request's JSON body; 400 when it is missing or not JSON, 413 over 1 MiB."""
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise TooLarge(f"JSON bodies are limited to {MAX_JSON_BYTES} bytes; send smaller batches")
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("the request body is not valid JSON")
+    return body
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON body, which must be an object."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object")
     return body
 
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+
+import numpy as np
 from dataclasses import dataclass
 
-from flask import current_app
+from typing import Sequence
 
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from artwork.errors import CatalogError
 from artwork.records import Artwork
 from artwork.store import Store
 from bandit.policy import Policy
@@ -14,10 +20,12 @@ from bandit.rewards import RewardMapping
 from bandit.serving import ServingModel
 from bandit.snapshots import SnapshotStore
 from simulator.specs import parse_policy_spec
+from vision.errors import VisionError
 
 from api.catalog import Catalog
-from api.config import Config
+from api.config import Config, ConfigError
 from api.engine import Engine
+from api.errors import ApiError, TooLarge, status_for
 from api.jobs import JobRunner
 from api.learning import LearnLoop
 from api.metrics import Metrics
@@ -26,11 +34,32 @@ log = logging.getLogger(__name__)
 
 
 def build_policy(config: Config) -> Policy:
-    """The serving policy named by the configuration, with the configured floor."""
+    """The serving policy named by the configuration, with at least the configured floor."""
     spec = parse_policy_spec(config.policy)
-    if "floor" not in dict(spec.params):
+    if spec.kind in ("file", "logged"):
+        raise ConfigError(f"policy {config.policy!r} cannot serve; use e.g. vw:squarecb")
+    floor = dict(spec.params).get("floor")
+    if floor is None:
         spec = dataclasses.replace(spec, params=spec.params + (("floor", config.floor),))
-    return spec.build(seed=0 if config.seed is None else config.seed)
+    elif floor < config.floor:
+        raise ConfigError(
+            f"policy {config.policy!r} sets floor={floor}, below the configured floor "
+            f"{config.floor}; every live candidate must keep at least the configured floor"
+        )
+    # Without a configured seed, each process samples from fresh entropy, so workers'
+    # choices are not correlated.
+    seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    return spec.build(seed=seed)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one uploaded file."""
+
+    file: str
+    artwork: Artwork | None = None
+    error: str | None = None
+    status: int = 201
 
 
 @dataclass
@@ -76,6 +105,25 @@ class Services:
     def ingest_still(self, title_id: str, data: bytes, name: str) -> Artwork:
         """Store an uploaded still with its visual features."""
         return self.jobs.ingest_still(title_id, data, name)
+
+    def ingest_uploads(self, title_id: str, files: Sequence[FileStorage]) -> list[UploadResult]:
+        """Store each uploaded still on its own; one result per file, stored or refused."""
+        results = []
+        limit = self.config.max_upload_bytes
+        for upload in files:
+            name = upload.filename or "upload"
+            data = upload.read(limit + 1)
+            try:
+                if len(data) > limit:
+                    raise TooLarge(f"{name}: over the {limit}-byte upload limit")
+                results.append(UploadResult(name, self.ingest_still(title_id, data, name)))
+            except (ApiError, CatalogError, VisionError) as exc:
+                status = status_for(exc)
+                if status >= 500:
+                    raise
+                results.append(UploadResult(name, error=str(exc), status=status))
+        self.catalog.invalidate(title_id)
+        return results
 
     def close(self) -> None:
         """Stop background threads and close the store."""

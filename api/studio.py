@@ -9,14 +9,12 @@ import time
 from flask import (Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
 
-from artwork.errors import CatalogError
 from artwork.records import ARTWORK_STATUSES
 from bandit.rewards import RewardMapping
 from simulator.insights import Insights, creative_insights
-from vision.errors import VisionError
 
 from api import studio_auth, studio_reports
-from api.errors import BadRequest, TooLarge
+from api.errors import BadRequest
 from api.ops import title_stats
 from api.services import Services, services
 from api.studio_data import artworks_by_id, gallery, load_feedback
@@ -132,24 +130,6 @@ def title_page(title_id: str):
 # -- uploads -----------------------------------------------------------------------------
 
 
-def _ingest_files(svc: Services, title_id: str, files) -> list[dict]:
-    """Store each uploaded still on its own; one result per file (stored artwork or the reason not)."""
-    results = []
-    for upload in files:
-        name = upload.filename or "upload"
-        data = upload.read(svc.config.max_upload_bytes + 1)
-        try:
-            if not data:
-                raise BadRequest(f"{name}: the file is empty; choose an image file")
-            if len(data) > svc.config.max_upload_bytes:
-                raise TooLarge(f"{name}: over the {svc.config.max_upload_bytes:,}-byte upload limit")
-            art = svc.ingest_still(title_id, data, name)
-            results.append({"file": name, "ok": True, "artwork_id": art.id})
-        except (CatalogError, VisionError, BadRequest, TooLarge) as exc:
-            results.append({"file": name, "ok": False, "error": str(exc)})
-    return results
-
-
 @bp.post("/titles/<title_id>/stills")
 def upload_stills(title_id: str):
     """Store each uploaded still; the gallery shows what happened to every file."""
@@ -158,8 +138,9 @@ def upload_stills(title_id: str):
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:
         raise BadRequest("Choose one or more image files to upload.")
-    results = _ingest_files(svc, title_id, files)
-    svc.catalog.invalidate(title_id)
+    results = [{"file": r.file, "ok": r.artwork is not None,
+                "artwork_id": r.artwork.id if r.artwork else None, "error": r.error}
+               for r in svc.ingest_uploads(title_id, files)]
     status = 200 if any(r["ok"] for r in results) else 400
     return _gallery_page(title_id, results=results, status=status)
 
@@ -205,7 +186,7 @@ def set_status(artwork_id: str):
     if status not in ARTWORK_STATUSES:
         raise BadRequest(f"Status must be one of {', '.join(ARTWORK_STATUSES)}.")
     svc = services()
-    art = svc.store.set_status(artwork_id, status)
+    art = svc.store.set_status(artwork_id, status, max_live=svc.config.max_live)
     svc.catalog.invalidate(art.title_id)
     verb = {"live": "Approved", "retired": "Retired", "candidate": "Moved back to candidates:"}[status]
     flash(f"{verb} artwork {art.id[:12]}.")

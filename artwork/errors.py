@@ -27,3 +27,7 @@ class InvalidRecordError(CatalogError, ValueError):
 
 class SchemaError(CatalogError):
     """A database whose schema this version cannot open."""
+
+
+class LiveLimitError(CatalogError, ValueError):
+    """Making one more artwork live would exceed what the exploration floor allows."""

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import PIL.Image
 
 from artwork.errors import ImageTooLargeError, InvalidImageError
 
@@ -81,15 +84,26 @@ def validate_image(
         raise InvalidImageError(
             f"{name}: truncated {fmt.upper()} file ({size} bytes); upload the complete file"
         )
+    # The header gives the size without decoding, so a small file that would decode to
+    # gigabytes (a "decompression bomb") is refused before any pixel is allocated.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(io.BytesIO(data)) as header:
+                width, height = header.size
+    except PIL.Image.DecompressionBombError:
+        width, height = max_pixels + 1, 1
+    except (OSError, SyntaxError, ValueError):
+        raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}") from None
+    if width * height > max_pixels:
+        shape = f"{width}x{height}" if height > 1 else "its size"
+        raise ImageTooLargeError(
+            f"{name}: {shape} is over the {max_pixels}-pixel limit; upload a smaller image"
+        )
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")
     height, width = image.shape[:2]
-    if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"{name}: {width}x{height} is over the {max_pixels}-pixel limit; "
-            "upload a smaller image"
-        )
     return ImageInfo(content_id(data), fmt, width, height, size)
 
 

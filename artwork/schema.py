@@ -94,8 +94,11 @@ def migrate(
         )
     if backup is not None and 0 < current < target:
         # sqlite-utils commits DDL as it goes, so a copy is what makes an upgrade undoable.
-        with sqlite3.connect(backup) as copy:
+        copy = sqlite3.connect(backup)
+        try:
             db.conn.backup(copy)
+        finally:
+            copy.close()
     for version in range(current + 1, target + 1):
         MIGRATIONS[version - 1](db)
         db.execute(f"PRAGMA user_version = {version}")

@@ -8,8 +8,10 @@ import os
 import math
 import re
 import sqlite3
+import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -19,6 +21,7 @@ import sqlite_utils
 from artwork.errors import (
     AlreadyExistsError,
     InvalidRecordError,
+    LiveLimitError,
     NotFoundError,
 )
 from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
@@ -34,6 +37,8 @@ from artwork.records import (
 )
 from artwork.schema import migrate
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "artbandit.db"
 PMF_TOLERANCE = 1e-6
 RewardFn = Callable[[Mapping[str, "float | None"]], float]
@@ -42,8 +47,11 @@ _INSERT_DECISION = (
     "INSERT INTO decisions (event_id, timestamp, user_id, title_id, context, candidates, pmf, "
     "action, probability, policy, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# SQLite's default is 1,000 pages (4 MiB); see Store._writer.
-WAL_AUTOCHECKPOINT_PAGES = 4000
+# A background thread checkpoints the WAL after this many commits of one process (see
+# _Checkpointer); SQLite's own checkpoint, which runs inside a commit and holds up every
+# writer, is left as the backstop for a WAL past WAL_AUTOCHECKPOINT_PAGES (default 1,000).
+CHECKPOINT_EVERY_COMMITS = 500
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -77,13 +85,22 @@ class Store:
         self.max_image_pixels = max_image_pixels
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
+        self._checkpointer = _Checkpointer(self.db_path, busy_timeout_ms / 1000)
+        weakref.finalize(self, self._checkpointer.stop)
 
     @classmethod
     def open(cls, data_dir: Path | str, **limits: int) -> "Store":
         """Open (creating if needed) the store in `data_dir` and bring its schema up to date."""
         store = cls(Path(data_dir), **limits)
         store.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate(store.db, backup=store.data_dir / f"{DB_NAME}.pre-migration.bak")
+        # Several worker processes may open a new data directory at once: one of them
+        # creates or upgrades the schema while the others wait on the writers' lock.
+        fd = os.open(store.data_dir / f"{DB_NAME}.writelock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            migrate(store.db, backup=store.data_dir / f"{DB_NAME}.pre-migration.bak")
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
         return store
 
     # -- connections -------------------------------------------------------------------
@@ -133,6 +150,7 @@ class Store:
             yield conn
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+        self._checkpointer.committed()
 
     def _writer(self) -> tuple[sqlite3.Connection, int]:
         conn = self.db.conn
@@ -141,8 +159,6 @@ class Store:
         if fd is None:
             fd = os.open(self.data_dir / f"{DB_NAME}.writelock", os.O_RDWR | os.O_CREAT, 0o644)
             self._local.lock_fd = fd
-            # Fewer, larger checkpoints: a page rewritten by many commits (the end of the
-            # log and of its time-ordered indexes) is copied and synced to disk once.
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         return conn, fd
 
@@ -327,14 +343,24 @@ class Store:
         rows = self.db.execute(sql + " ORDER BY created, id", params).fetchall()
         return [_artwork(cols, r) for r in rows]
 
-    def set_status(self, artwork_id: str, status: str) -> Artwork:
-        """Move an artwork to candidate, live or retired."""
+    def set_status(self, artwork_id: str, status: str, max_live: int | None = None) -> Artwork:
+        """Move an artwork to candidate, live or retired (at most `max_live` live per title)."""
         if status not in ARTWORK_STATUSES:
             raise InvalidRecordError(
                 f"status {status!r} is not one of {', '.join(ARTWORK_STATUSES)}"
             )
         art = self.get_artwork(artwork_id)
         with self._write() as db:
+            if max_live is not None and status == "live" and art.status != "live":
+                live = db.execute(
+                    "SELECT count(*) FROM artworks WHERE title_id = ? AND status = 'live'",
+                    [art.title_id],
+                ).fetchone()[0]
+                if live >= max_live:
+                    raise LiveLimitError(
+                        f"title {art.title_id!r} already has {live} live artworks, the most the "
+                        "exploration floor allows; retire one first"
+                    )
             db.execute("UPDATE artworks SET status = ? WHERE id = ?", [status, artwork_id])
         return self.get_artwork(art.id)
 
@@ -569,6 +595,58 @@ class Store:
         if table not in cols:
             cols[table] = tuple(c.name for c in self.db[table].columns)
         return cols[table]
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own.
+
+    A checkpoint writes and syncs megabytes and takes tens of milliseconds; run inside a
+    commit (SQLite's default) it stalls the request that commits and, under the write lock,
+    every other writer. Here it runs beside the writers (PASSIVE: it never blocks them), and
+    the thread starts only once a process has written CHECKPOINT_EVERY_COMMITS times.
+    """
+
+    def __init__(self, db_path: Path, timeout: float) -> None:
+        self.db_path, self.timeout = db_path, timeout
+        self._commits = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def committed(self) -> None:
+        """Count a commit; wake the thread every CHECKPOINT_EVERY_COMMITS of them."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY_COMMITS:
+            return
+        self._commits = 0
+        with self._lock:
+            # A thread does not survive a fork: a worker forked after it started makes its own.
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread (called when the store is garbage collected)."""
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.db_path, timeout=self.timeout, isolation_level=None)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # retried next time; the backstop still holds
+                    log.warning("WAL checkpoint of %s failed: %s", self.db_path, exc)
+        finally:
+            conn.close()
 
 
 def check_id(value: str, what: str) -> str:

@@ -100,6 +100,11 @@ class Learner:
             if i >= self.learned:
                 yield item
 
+    @property
+    def pending(self) -> int:
+        """Items learned since the last snapshot."""
+        return self._since_snapshot
+
     def snapshot(self) -> Snapshot:
         """Write the policy's state now as a new version."""
         if self.snapshots is None:

@@ -128,8 +128,10 @@ class VWPolicy(Policy):
             ) from None
 
     def settings(self) -> dict[str, Any]:
-        """The VW settings (must match a snapshot's)."""
-        return self.vw_settings.to_dict()
+        """The VW settings that must match a snapshot's (the random seed need not)."""
+        settings = self.vw_settings.to_dict()
+        settings.pop("random_seed")
+        return settings
 
     def example(self, context: Context, actions: Sequence[Action]) -> list[str]:
         """The unlabeled VW example text this policy predicts on."""

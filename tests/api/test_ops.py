@@ -43,7 +43,7 @@ def test_config_precedence(tmp_path):
            "ARTBANDIT_LEARN": "false", "ARTBANDIT_REWARD_WEIGHTS": "play=1,click=0.2"}
     c = load_config(environ=env, overrides={"max_titles": 5})
     assert (c.floor, c.policy, c.learn, c.max_titles) == (0.05, "egreedy:0.1", False, 5)
-    assert c.reward_weights == {"play": 1.0, "click": 0.2}
+    assert c.reward_weights == {"impression": 0.0, "click": 0.2, "play": 1.0}
     assert load_config(environ={}) == Config()
 
 
@@ -52,6 +52,9 @@ def test_config_precedence(tmp_path):
     ({"ARTBANDIT_FLOOR": "1.5"}, "floor must be in"),
     ({"ARTBANDIT_LEARN": "maybe"}, "ARTBANDIT_LEARN"),
     ({"ARTBANDIT_CONFIG": "/nonexistent.toml"}, "does not exist"),
+    ({"ARTBANDIT_FLOOR": "0"}, "exploration never switches off"),
+    ({"ARTBANDIT_REWARD_WEIGHTS": "plya=1"}, "reward_weights names plya"),
+    ({"ARTBANDIT_CONTEXT_PARAMS": "device,user"}, "context_params"),
 ])
 def test_bad_configuration_is_refused(env, message):
     with pytest.raises(ConfigError, match=message):

@@ -80,3 +80,25 @@ def test_feedback_single_batch_and_repeats(client, catalog):
     assert r.get_json() == {"recorded": 1, "duplicates": 1}
     r = client.post("/feedback", json={"events": [{"event_id": e2, "kind": "impression"}]})
     assert r.get_json() == {"recorded": 1, "duplicates": 0}
+
+
+def test_no_more_live_artworks_than_the_floor_allows(data_dir, jpeg_bytes):
+    from api.app import create_app
+    from tests.api.conftest import app_settings
+
+    app = create_app(app_settings(data_dir, floor=0.3))  # at most 3 live artworks per title
+    try:
+        c = app.test_client()
+        c.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
+        data = {"file": [(io.BytesIO(jpeg_bytes(i)), f"s{i}.jpg") for i in range(4)]}
+        ids = [x["artwork"]["id"] for x in
+               c.post("/titles/t1/artworks", headers=AUTH, data=data).get_json()["results"]]
+        for aid in ids[:3]:
+            assert c.patch(f"/artworks/{aid}", json={"status": "live"}, headers=AUTH).status_code == 200
+        r = c.patch(f"/artworks/{ids[3]}", json={"status": "live"}, headers=AUTH)
+        assert r.status_code == 409 and "retire one first" in r.get_json()["error"]
+        pmf = app.extensions["artbandit"].store.get_decision(
+            c.get("/artwork?user=u&title=t1").get_json()["event_id"]).pmf
+        assert len(pmf) == 3 and min(pmf) >= 0.3 - 1e-9
+    finally:
+        app.extensions["artbandit"].close()

@@ -40,3 +40,19 @@ def test_two_processes_log_at_the_same_time(data_dir):
     assert store.count_rewards() == 2 * 2 * PER_WRITER
     ids = {d.event_id for d in store.decisions()}
     assert ids == {f"{n}-{i}" for n in "AB" for i in range(PER_WRITER)}
+
+
+def _open(data_dir: str) -> None:
+    Store.open(Path(data_dir)).count_titles()
+
+
+def test_many_processes_open_a_new_data_directory_at_once(tmp_path):
+    ctx = mp.get_context("spawn")
+    for trial in range(3):
+        data_dir = tmp_path / f"fresh{trial}"
+        procs = [ctx.Process(target=_open, args=(str(data_dir),)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 6

@@ -95,3 +95,20 @@ def test_webp_is_accepted(store):
     assert ok
     art = store.add_artwork_image(*store.add_title("t1", "T").id.split(), buf.tobytes())
     assert art.path.endswith(".webp")
+
+
+def test_small_file_that_decodes_huge_is_refused_before_decoding(store, data_dir):
+    import resource
+
+    import cv2
+    import numpy as np
+
+    store.add_title("t1", "Title")
+    ok, buf = cv2.imencode(".png", np.zeros((12000, 12000), np.uint8))  # 144 M pixels
+    assert ok and len(buf) < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ImageTooLargeError, match="12000x12000 is over the 40000000-pixel limit"):
+        store.add_artwork_image("t1", buf.tobytes(), name="bomb.png")
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 100, f"validation allocated {grown_mib:.0f} MiB"
+    assert store.list_artworks("t1") == [] and _stored_files(data_dir) == []

@@ -2,11 +2,13 @@
 
 Needs Debian's `chromium` and `chromium-driver` (scripts/install-test-deps.sh installs them) and
 Selenium; skipped, with the reason, only when those are not installed. The gallery and report
-screenshots these tests take are the README's, saved to docs/screenshots/.
+screenshots these tests take are the README's (refreshed with ARTBANDIT_UPDATE_SCREENSHOTS=1).
 """
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +24,10 @@ from tests.studio.conftest import World, add_artwork, log_traffic, picture
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a temporary folder; set ARTBANDIT_UPDATE_SCREENSHOTS=1 to refresh the
+# README's copies in docs/screenshots/ (tests otherwise never write into the working tree).
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(tempfile.mkdtemp(prefix="artbandit-screenshots-"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 WAIT = 60
@@ -98,13 +103,17 @@ def create_title(driver, url: str, title_id: str, name: str) -> None:
 
 
 def screenshot(driver, name: str) -> Path:
-    """Save a full-page screenshot under docs/screenshots/ (the README shows them)."""
+    """Save a full-page screenshot (copied to docs/screenshots/ when asked to refresh them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, min(max(int(height) + 160, 800), 2400))
     path = SCREENSHOTS / name
     assert driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000, "the screenshot is blank"
     driver.set_window_size(1280, 1000)
+    if os.environ.get("ARTBANDIT_UPDATE_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, README_SCREENSHOTS / name)
     return path
 
 
