@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import threading
 
-from api.config import config_for_cli
+from artwork.store import Store
+
+from api.config import ConfigError, config_for_cli
 
 
 def _config(args: argparse.Namespace, **overrides):
@@ -15,8 +18,18 @@ def _config(args: argparse.Namespace, **overrides):
 def _cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
-    learn = args.workers == 1 if args.learn is None else args.learn
-    config = _config(args, learn=learn, policy=args.policy)
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    config = _config(args, policy=args.policy)
+    learn = (config.learn and args.workers == 1) if args.learn is None else args.learn
+    if learn and args.workers > 1:
+        raise ConfigError(
+            "--learn needs --workers 1: with several workers, run `artbandit learn` once beside "
+            "them (each worker would otherwise be a learner of its own)"
+        )
+    config = dataclasses.replace(config, learn=learn)
+    # Create or upgrade the store once, before the workers start and open it.
+    Store.open(config.data_dir).close()
 
     class Server(BaseApplication):
         def load_config(self) -> None:

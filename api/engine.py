@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -12,6 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 from artwork.errors import NotFoundError
 from artwork.records import Artwork, LoggedDecision, Reward
 from artwork.store import Store
+from bandit.exploration import new_event_id
 from bandit.policy import Policy
 from bandit.types import Context, Decision
 
@@ -20,19 +20,6 @@ from api.catalog import Catalog
 log = logging.getLogger(__name__)
 
 FALLBACK_POLICY = "default-only"
-
-
-def time_ordered_event_id() -> str:
-    """A fresh unique event id, 32 hex digits in the layout of a UUIDv7 (RFC 9562).
-
-    Milliseconds since the epoch come first, so new decisions land at the end of the
-    decision log's primary-key index instead of on a random page of it; 74 random bits
-    keep ids unique.
-    """
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64
-    value |= 0x2 << 62 | rand & 0x3FFF_FFFF_FFFF_FFFF
-    return f"{value:032x}"
 
 
 @dataclass(frozen=True)
@@ -104,9 +91,9 @@ class Engine:
             title = entry.title
             context = self.context(user_id, title.id, features, title.genres)
             if entry.actions:
-                d = policy.decide(context, entry.actions, time_ordered_event_id())
+                d = policy.decide(context, entry.actions, new_event_id())
             elif entry.fallback is not None:
-                d = Decision(time_ordered_event_id(), (entry.fallback.id,), (1.0,), 0,
+                d = Decision(new_event_id(), (entry.fallback.id,), (1.0,), 0,
                              FALLBACK_POLICY, policy.model_version)
             else:
                 raise NotFoundError(

@@ -131,7 +131,7 @@ class Services:
             if part is not None:
                 part.stop()
         self.jobs.close()
-        self.store.close()
+        self.store.close_all()
 
 
 def learner_for(config: Config, store: Store | None = None, catalog: Catalog | None = None,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any
 
@@ -17,18 +16,20 @@ from api.services import services
 bp = Blueprint("serving", __name__)
 
 MAX_FEEDBACK_BATCH = 1000
-MAX_CONTEXT_PARAMS = 16
-_FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _RESERVED = {"user", "title"}
 
 
-def _context_features(args) -> dict[str, Any]:
+def _context_features(args, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The context parameters the configuration allows (no personal data can slip in)."""
     features: dict[str, Any] = {}
     for key in args:
         if key in _RESERVED:
             continue
-        if not _FEATURE_NAME.fullmatch(key):
-            raise BadRequest(f"context parameter {key!r}: use lower-case letters, digits and _")
+        if key not in allowed:
+            raise BadRequest(
+                f"unknown context parameter {key!r}; accepted: {', '.join(allowed)} "
+                "(the `context_params` setting)"
+            )
         values = args.getlist(key)
         if len(values) != 1:
             raise BadRequest(f"context parameter `{key}` given {len(values)} times; give it once")
@@ -36,8 +37,6 @@ def _context_features(args) -> dict[str, Any]:
         if not value or len(value) > 64:
             raise BadRequest(f"context parameter `{key}` must be 1 to 64 characters")
         features[key] = value
-    if len(features) > MAX_CONTEXT_PARAMS:
-        raise BadRequest(f"at most {MAX_CONTEXT_PARAMS} context parameters are accepted")
     if "hour" in features:
         try:
             hour = int(features["hour"])
@@ -80,7 +79,7 @@ def choose_artwork():
         raise BadRequest(f"at most {svc.config.max_titles} titles per request; got {len(titles)}")
     if len(set(titles)) != len(titles):
         raise BadRequest("a title is named twice; name each title once")
-    served = svc.engine.decide(user, titles, _context_features(request.args))
+    served = svc.engine.decide(user, titles, _context_features(request.args, svc.config.context_params))
     before, after = _image_url_parts()
     choices = []
     for s in served:
@@ -115,13 +114,19 @@ def _reward(item: Any, where: str, now: float) -> Reward:
         raise BadRequest(f"{where}: `event_id` is required and must be a string")
     if kind not in REWARD_KINDS:
         raise BadRequest(f"{where}: `kind` must be one of {', '.join(REWARD_KINDS)}")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
-        raise BadRequest(f"{where}: `value` must be a finite number")
+    if value is not None:
+        try:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError
+            value = float(value)  # an integer too large for a float raises OverflowError
+            if not math.isfinite(value):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            raise BadRequest(f"{where}: `value` must be a finite number") from None
     unknown = set(item) - {"event_id", "kind", "value"}
     if unknown:
         raise BadRequest(f"{where}: unknown field(s) {sorted(unknown)}")
-    return Reward(event_id, now, kind, None if value is None else float(value))
+    return Reward(event_id, now, kind, value)
 
 
 @bp.post("/feedback")

@@ -85,6 +85,10 @@ class Store:
         self.max_image_pixels = max_image_pixels
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
+        # Every thread's connection and lock descriptor, so close_all() can release them.
+        self._handles_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock_fds: list[int] = []
         self._checkpointer = _Checkpointer(self.db_path, busy_timeout_ms / 1000)
         weakref.finalize(self, self._checkpointer.stop)
 
@@ -111,8 +115,10 @@ class Store:
         db = getattr(self._local, "db", None)
         if db is None:
             # Autocommit mode: transactions are opened explicitly by _write().
+            # Each thread uses only its own connection; close_all() may close it from another.
             conn = sqlite3.connect(
-                self.db_path, timeout=self._busy_timeout_ms / 1000, isolation_level=None
+                self.db_path, timeout=self._busy_timeout_ms / 1000, isolation_level=None,
+                check_same_thread=False,
             )
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -120,6 +126,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             db = sqlite_utils.Database(conn)
             self._local.db = db
+            with self._handles_lock:
+                self._connections.append(conn)
         return db
 
     @contextlib.contextmanager
@@ -159,6 +167,8 @@ class Store:
         if fd is None:
             fd = os.open(self.data_dir / f"{DB_NAME}.writelock", os.O_RDWR | os.O_CREAT, 0o644)
             self._local.lock_fd = fd
+            with self._handles_lock:
+                self._lock_fds.append(fd)
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         return conn, fd
 
@@ -166,12 +176,33 @@ class Store:
         """Close this thread's connection."""
         db = getattr(self._local, "db", None)
         if db is not None:
+            self._forget(db.conn, None)
             db.conn.close()
             self._local.db = None
         fd = getattr(self._local, "lock_fd", None)
         if fd is not None:
+            self._forget(None, fd)
             os.close(fd)
             self._local.lock_fd = None
+
+    def close_all(self) -> None:
+        """Close every thread's connection and lock descriptor (at shutdown, threads stopped)."""
+        self._checkpointer.stop()
+        with self._handles_lock:
+            connections, fds = self._connections, self._lock_fds
+            self._connections, self._lock_fds = [], []
+        for conn in connections:
+            conn.close()
+        for fd in fds:
+            os.close(fd)
+        self._local = threading.local()
+
+    def _forget(self, conn: sqlite3.Connection | None, fd: int | None) -> None:
+        with self._handles_lock:
+            if conn is not None and conn in self._connections:
+                self._connections.remove(conn)
+            if fd is not None and fd in self._lock_fds:
+                self._lock_fds.remove(fd)
 
     def __enter__(self) -> "Store":
         return self
