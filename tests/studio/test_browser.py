@@ -69,10 +69,16 @@ def wait_for(driver, condition, timeout: float = WAIT):
 
 
 def css(driver, selector: str):
-    """The first element matching a CSS selector."""
+    """The first element matching a CSS selector, waiting for the page to show it."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
 
-    return driver.find_element(By.CSS_SELECTOR, selector)
+    try:
+        return wait_for(driver, ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    except TimeoutException:
+        text = driver.find_element(By.TAG_NAME, "body").text[:500]
+        raise AssertionError(f"{selector} not on {driver.current_url}; the page says: {text}")
 
 
 def css_all(driver, selector: str):
