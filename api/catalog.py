@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Iterable
 
 from artwork.errors import NotFoundError
 from artwork.records import Artwork, Title
@@ -32,6 +33,20 @@ def to_action(art: Artwork, embed_dim: int) -> Action:
         embedding = tuple(float(x) for x in project(art.embedding[None, :], dim=embed_dim)[0])
     return Action(id=art.id, features=features, tags=tuple(art.tags), embedding=embedding,
                   is_default=art.is_default)
+
+
+def catalog_actions(store: Store, artwork_ids: Iterable[str], embed_dim: int = 8) -> dict[str, Action]:
+    """The actions of the logged artworks the store still holds (for offline replay).
+
+    Artworks gone from the store are left out and replayed as bare actions, as for foreign logs.
+    """
+    out = {}
+    for artwork_id in artwork_ids:
+        try:
+            out[artwork_id] = to_action(store.get_artwork(artwork_id), embed_dim)
+        except NotFoundError:
+            pass
+    return out
 
 
 class Catalog:

@@ -16,6 +16,10 @@ from simulator.replay import replay_log
 from simulator.specs import parse_policy_specs
 from simulator.world import World, WorldConfig
 
+from api.catalog import catalog_actions
+from api.cli_catalog import open_store
+from api.config import config_for_cli
+
 DEFAULT_SIM_POLICIES = ("uniform", "default", "egreedy:0.1", "thompson", "vw:squarecb")
 DEFAULT_ROUNDS = 40_000
 DEFAULT_ESTIMATORS = "replay,ips,snips,dm,dr"
@@ -40,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rep = subparsers.add_parser(
         "replay", help="estimate what policies would have earned on a logged-feedback file",
         description="Off-policy evaluation of a store export (no mapping needed) or any CSV/Parquet log "
-        "with a column mapping; write report.md/json and plots to --out.")
+        "with a column mapping; write report.md/json and plots to --out. With the global --data-dir, "
+        "policies see the artworks' features and defaults from that store.")
     rep.add_argument("log", type=Path, help="the log file (CSV or Parquet)")
     rep.add_argument("--format", choices=("csv", "parquet"), help="file format (default: from the suffix)")
     rep.add_argument("--action-col", help="column of the chosen artwork id (foreign logs)")
@@ -97,7 +102,13 @@ def run_replay(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     started = time.perf_counter()
     log = read_log(args.log, _mapping(args), format=args.format)
-    evaluations = replay_log(log, specs, estimators, seed=args.seed, progress=progress)
+    catalog = None
+    if args.data_dir:
+        # The store knows each artwork's features and which one is its title's default.
+        config = config_for_cli(args.data_dir, args.config)
+        catalog = catalog_actions(open_store(args), log.action_names, config.embed_dim)
+    evaluations = replay_log(log, specs, estimators, catalog=catalog, seed=args.seed,
+                             progress=progress)
     meta = {"log": str(args.log), "n_rounds": log.n_rounds, "n_actions": log.n_actions,
             "mean_logged_reward": float(log.reward.mean()), "estimators": ",".join(names),
             "seconds": round(time.perf_counter() - started, 2)}

@@ -39,7 +39,7 @@ from simulator.specs import parse_policy_specs
 from simulator.world import TRAITS, World, WorldConfig
 from vision.ingest import ingest_stills, ingest_video
 
-from api.catalog import to_action
+from api.catalog import catalog_actions
 from api.server_process import ServerProcess, ServerStartError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,7 @@ def offline_replay(store: Store, traffic: Traffic, titles: list[DemoTitle], out:
     log_path = out / "decision-log.parquet"
     export_log(store, log_path, window=window, reward_of=RewardMapping(), now=time.time() + window)
     log = read_log(log_path)
-    catalog = {a.id: to_action(a, 8) for t in titles for a in store.list_artworks(t.id)}
+    catalog = catalog_actions(store, log.action_names)
     specs = parse_policy_specs(["uniform", "default:0.05", "logged"])
     estimators = [IPS(), SelfNormalizedIPS(), DoublyRobust()]
     evaluations = replay_log(log, specs, estimators, catalog=catalog, seed=0, progress=True)

@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -37,6 +37,7 @@ class JobRunner:
         self.max_video_bytes = max_video_bytes
         self.on_change = on_change
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._queued: dict[Future, tuple[dict, Path]] = {}
         self.records = RecordFolder(folder, "job")
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
@@ -87,7 +88,9 @@ class JobRunner:
                "progress": 0.0,
                "bytes": size, "created": time.time(), "result": None, "error": None}
         self._save(job)
-        self._pool.submit(self._run, job, path, max_candidates)
+        future = self._pool.submit(self._run, job, path, max_candidates)
+        self._queued[future] = (job, path)
+        future.add_done_callback(lambda f: self._queued.pop(f, None))
         return job
 
     def _run(self, job: dict, path: Path, max_candidates: int) -> None:
@@ -122,5 +125,11 @@ class JobRunner:
         self.records.save(job)
 
     def close(self) -> None:
-        """Wait for the running job and stop."""
+        """Wait for the running job and stop; jobs still queued are marked failed."""
+        queued = dict(self._queued)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for future, (job, path) in queued.items():
+            if future.cancelled():
+                path.unlink(missing_ok=True)
+                self._save({**job, "status": "failed", "finished": time.time(),
+                            "error": "the server stopped before this job ran; upload the video again"})

@@ -24,11 +24,11 @@ from simulator.replay import replay_log
 from simulator.specs import PolicySpec, parse_policy_specs
 
 from api import studio_auth
-from api.catalog import to_action
+from api.catalog import catalog_actions
 from api.errors import BadRequest, NotFound
 from api.records import RecordFolder
 from api.services import Services, services
-from api.studio_data import artworks_by_id, load_feedback
+from api.studio_data import load_feedback
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,7 @@ class ReplayRunner:
             self._save(run)
 
     def _catalog(self, ids: Sequence[str]) -> dict:
-        # Artworks gone from the store are replayed as bare actions, as for foreign logs.
-        return {i: to_action(a, self.embed_dim) for i, a in artworks_by_id(self.store, ids).items()}
+        return catalog_actions(self.store, ids, self.embed_dim)
 
     def get(self, run_id: str) -> dict[str, Any]:
         """The run's current record; NotFound for an unknown id."""

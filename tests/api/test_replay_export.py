@@ -39,3 +39,28 @@ def test_store_export_replays_without_a_mapping(data_dir, tmp_path, capsys, suff
     # the logging policy was uniform: IPS of uniform is exactly the logged mean reward
     assert rows[("uniform", "ips")]["value"] == pytest.approx(plays / 300, abs=1e-12)
     assert rows[("logged", "ips")]["value"] == pytest.approx(plays / 300, abs=1e-12)
+
+
+def test_replay_with_the_store_knows_each_titles_default(data_dir, tmp_path, capsys, jpeg_bytes):
+    store = Store.open(data_dir)
+    store.add_title("t1", "One")
+    arts = [store.add_artwork_image("t1", jpeg_bytes(i)).id for i in range(3)]
+    store.set_default(arts[2])
+    rewards = []
+    for i in range(90):
+        chosen = i % 3
+        store.log_decision(LoggedDecision(
+            f"e{i:04d}", 100.0 + i, "u", "t1", {"features": {}}, tuple(arts),
+            (1 / 3, 1 / 3, 1 / 3), arts[chosen], 1 / 3, "uniform", 0))
+        if chosen == 2 and i % 2 == 0:
+            store.add_reward(Reward(f"e{i:04d}", 100.5 + i, "play"))
+        rewards.append(1.0 if chosen == 2 and i % 2 == 0 else 0.0)
+    out = tmp_path / "log.parquet"
+    main(["--data-dir", str(data_dir), "log", "export", str(out), "--window", "60"])
+    capsys.readouterr()
+    main(["--data-dir", str(data_dir), "replay", str(out), "--policy", "default:0,floor=0",
+          "--estimators", "ips", "--json", "--out", str(tmp_path / "report")])
+    estimate = json.loads(capsys.readouterr().out)["estimates"][0]["value"]
+    # default:0,floor=0 always shows artwork 2: IPS = mean(1[a = 2] * r / (1/3))
+    expected = sum(3 * r for r in rewards) / 90
+    assert estimate == pytest.approx(expected, abs=1e-12) and expected > 0
