@@ -26,7 +26,10 @@ class TitleEntry:
 
 def to_action(art: Artwork, embed_dim: int) -> Action:
     """The bandit's view of an artwork: numeric quality features, tags and a small embedding."""
-    features = {k: float(v) for k, v in art.quality.items() if isinstance(v, (int, float))}
+    # Zero-valued features add nothing to a linear model; leaving them out keeps the examples
+    # Vowpal Wabbit parses on every decision short.
+    features = {k: float(v) for k, v in art.quality.items()
+                if isinstance(v, (int, float)) and v != 0}
     features["aspect"] = art.width / max(art.height, 1)
     embedding: tuple[float, ...] = ()
     if art.embedding is not None and art.embedding.size:
