@@ -86,10 +86,13 @@ class Engine:
         entries = [self.catalog.entry(t) for t in title_ids]
         policy = self.current()
         now = time.time()
+        # Looked up once per request: every title of a row is shown to the same user.
+        affinity = self.affinity.get(user_id)
+        features = dict(features)
         served = []
         for entry in entries:
             title = entry.title
-            context = self.context(user_id, title.id, features, title.genres)
+            context = Context(user_id, title.id, features, affinity, title.genres)
             if entry.actions:
                 d = policy.decide(context, entry.actions, new_event_id())
             elif entry.fallback is not None:
@@ -100,13 +103,12 @@ class Engine:
                     f"title {title.id!r} has no live artwork and no default; make one live "
                     "with PATCH /artworks/<id>"
                 )
+            action = d.action_ids[d.chosen]
             logged = LoggedDecision(
-                event_id=d.event_id, timestamp=now, user_id=user_id, title_id=title.id,
-                context=context.to_dict(), candidates=d.action_ids, pmf=d.pmf,
-                action=d.action_id, probability=d.probability, policy=d.policy,
-                model_version=d.model_version,
+                d.event_id, now, user_id, title.id, context.to_dict(), d.action_ids, d.pmf,
+                action, d.pmf[d.chosen], d.policy, d.model_version,
             )
-            served.append(Served(logged, entry.artworks[d.action_id]))
+            served.append(Served(logged, entry.artworks[action]))
         self.store.log_decisions([s.decision for s in served])
         return served
 

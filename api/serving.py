@@ -1,11 +1,12 @@
 """The UI's API: choose artworks (`GET /artwork`) and report feedback (`POST /feedback`)."""
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from artwork.records import REWARD_KINDS, Reward
 
@@ -66,22 +67,29 @@ def _image_url_parts() -> tuple[str, str]:
     return parts
 
 
+# Made once: json.dumps builds an encoder per call; the answer holds only strings and numbers.
+# The output is what jsonify gives (compact, ASCII, a trailing newline).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @bp.get("/artwork")
 def choose_artwork():
     svc = services()
-    user = request.args.get("user", "")
+    args = request.args
+    user = args.get("user", "")
     if not user.strip() or len(user) > 256:
         raise BadRequest("parameter `user` is required: an opaque user id of 1 to 256 characters")
-    titles = request.args.getlist("title")
+    titles = args.getlist("title")
     if not titles or not all(t.strip() for t in titles):
         raise BadRequest("parameter `title` is required (repeat it for several titles)")
     if len(titles) > svc.config.max_titles:
         raise BadRequest(f"at most {svc.config.max_titles} titles per request; got {len(titles)}")
     if len(set(titles)) != len(titles):
         raise BadRequest("a title is named twice; name each title once")
-    served = svc.engine.decide(user, titles, _context_features(request.args, svc.config.context_params))
+    served = svc.engine.decide(user, titles, _context_features(args, svc.config.context_params))
     before, after = _image_url_parts()
     choices = []
+    decided = svc.metrics.decided
     for s in served:
         d = s.decision
         choices.append({
@@ -89,10 +97,11 @@ def choose_artwork():
             "image_url": f"{before}{d.action}{after}",
             "probability": d.probability, "policy": d.policy, "model_version": d.model_version,
         })
-        svc.metrics.decided(d.policy)
+        decided(d.policy)
     # The first choice is repeated at the top level for single-title callers; the shape
     # is the same whatever the number of titles.
-    return jsonify({**choices[0], "user": user, "choices": choices})
+    body = _encode({**choices[0], "user": user, "choices": choices})
+    return current_app.response_class(body + "\n", mimetype="application/json")
 
 
 def _feedback_items(body: Any) -> list[Any]:

@@ -423,9 +423,15 @@ class Store:
         rows = [_decision_row(d) for d in decisions]
         try:
             if len(rows) == 1:
-                # One statement is one transaction: committed when execute returns.
-                with self._write_lock() as conn:
+                # One statement is one transaction: committed when execute returns. The
+                # write lock is taken as in _write_lock, without a generator per decision.
+                conn, fd = self._writer()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
                     conn.execute(_INSERT_DECISION, rows[0])
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                self._checkpointer.committed()
             else:
                 with self._write() as db:
                     db.conn.executemany(_INSERT_DECISION, rows)
@@ -761,6 +767,19 @@ def _artwork(cols: tuple[str, ...], row: tuple) -> Artwork:
     )
 
 
+_CANDIDATES_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _candidates_json(candidates: tuple[str, ...]) -> str:
+    # A title's candidates repeat from one decision to the next: encode each list once.
+    text = _CANDIDATES_JSON.get(candidates)
+    if text is None:
+        if len(_CANDIDATES_JSON) >= 10_000:
+            _CANDIDATES_JSON.clear()
+        text = _CANDIDATES_JSON[candidates] = _compact_json(candidates)
+    return text
+
+
 def _decision_row(d: LoggedDecision) -> list[Any]:
     return [
         d.event_id,
@@ -768,7 +787,7 @@ def _decision_row(d: LoggedDecision) -> list[Any]:
         d.user_id,
         d.title_id,
         _compact_json(d.context),
-        _compact_json(d.candidates),
+        _candidates_json(tuple(d.candidates)),
         _compact_json(d.pmf),
         d.action,
         float(d.probability),
