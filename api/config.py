@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from bandit.rewards import DEFAULT_WEIGHTS, FEEDBACK_KINDS
+from bandit.rewards import DEFAULT_WEIGHTS, FEEDBACK_KINDS, RewardMapping
 
 DEFAULT_DATA_DIR = "./artbandit-data"
 CONTEXT_PARAM = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -85,6 +85,11 @@ class Config:
         object.__setattr__(self, "context_params", tuple(self.context_params))
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
 
+
+    @property
+    def reward_mapping(self) -> RewardMapping:
+        """The reward of an impression from the feedback kinds it received."""
+        return RewardMapping(dict(self.reward_weights))
 
     @property
     def max_live(self) -> int:

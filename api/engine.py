@@ -74,12 +74,6 @@ class Engine:
     def model_version(self) -> int:
         return self.current().model_version
 
-    def context(self, user_id: str, title_id: str, features: Mapping[str, Any],
-                genres: Sequence[str]) -> Context:
-        """The bandit context for one impression: what the UI passed plus what we know."""
-        return Context(user_id=user_id, title_id=title_id, features=dict(features),
-                       genre_affinity=self.affinity.get(user_id), title_genres=tuple(genres))
-
     def decide(self, user_id: str, title_ids: Sequence[str],
                features: Mapping[str, Any]) -> list[Served]:
         """One decision per title, all logged in one transaction before they are returned."""
@@ -94,7 +88,7 @@ class Engine:
             title = entry.title
             context = Context(user_id, title.id, features, affinity, title.genres)
             if entry.actions:
-                d = policy.decide(context, entry.actions, new_event_id())
+                d = policy.decide(context, entry.actions)
             elif entry.fallback is not None:
                 d = Decision(new_event_id(), (entry.fallback.id,), (1.0,), 0,
                              FALLBACK_POLICY, policy.model_version)

@@ -16,7 +16,6 @@ from artwork.errors import CatalogError
 from artwork.records import Artwork
 from artwork.store import Store
 from bandit.policy import Policy
-from bandit.rewards import RewardMapping
 from bandit.serving import ServingModel
 from bandit.snapshots import SnapshotStore
 from simulator.specs import parse_policy_spec
@@ -102,10 +101,6 @@ class Services:
                          on_change=catalog.invalidate)
         return cls(config, store, catalog, engine, jobs, metrics, learner, reloader)
 
-    def ingest_still(self, title_id: str, data: bytes, name: str) -> Artwork:
-        """Store an uploaded still with its visual features."""
-        return self.jobs.ingest_still(title_id, data, name)
-
     def ingest_uploads(self, title_id: str, files: Sequence[FileStorage]) -> list[UploadResult]:
         """Store each uploaded still on its own; one result per file, stored or refused."""
         results = []
@@ -116,7 +111,7 @@ class Services:
             try:
                 if len(data) > limit:
                     raise TooLarge(f"{name}: over the {limit}-byte upload limit")
-                results.append(UploadResult(name, self.ingest_still(title_id, data, name)))
+                results.append(UploadResult(name, self.jobs.ingest_still(title_id, data, name)))
             except (ApiError, CatalogError, VisionError) as exc:
                 status = status_for(exc)
                 if status >= 500:
@@ -141,7 +136,7 @@ def learner_for(config: Config, store: Store | None = None, catalog: Catalog | N
     catalog = catalog or Catalog(store, ttl=config.catalog_ttl, embed_dim=config.embed_dim)
     return LearnLoop(
         store, catalog, build_policy(config), config.data_dir / "models",
-        window=config.reward_window, reward_of=RewardMapping(dict(config.reward_weights)),
+        window=config.reward_window, reward_of=config.reward_mapping,
         interval=config.learn_interval, snapshot_every=config.snapshot_every,
         keep=config.snapshot_keep, on_learned=on_learned,
     )

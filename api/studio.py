@@ -10,7 +10,6 @@ from flask import (Blueprint, Flask, current_app, flash, jsonify, redirect, rend
                    url_for)
 
 from artwork.records import ARTWORK_STATUSES
-from bandit.rewards import RewardMapping
 from simulator.insights import Insights, creative_insights
 
 from api import studio_auth, studio_reports
@@ -76,7 +75,7 @@ class _InsightsCache:
             return hit[2]
         config = svc.config
         log_ = load_feedback(svc.store, window=config.reward_window,
-                             reward_of=RewardMapping(dict(config.reward_weights)),
+                             reward_of=config.reward_mapping,
                              workdir=config.data_dir)
         value = None if log_ is None else creative_insights(
             log_, artworks_by_id(svc.store, log_.action_names), title_id=title_id)

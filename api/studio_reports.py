@@ -105,7 +105,7 @@ class ReplayRunner:
         """A runner over the app's store, with its reward window and weights."""
         config = svc.config
         return cls(svc.store, config.data_dir / REPORTS_FOLDER, window=config.reward_window,
-                   reward_of=RewardMapping(dict(config.reward_weights)), embed_dim=config.embed_dim,
+                   reward_of=config.reward_mapping, embed_dim=config.embed_dim,
                    seed=0 if config.seed is None else config.seed)
 
     def submit(self, policies: Sequence[str], estimators: Sequence[str]) -> dict[str, Any]:

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
@@ -25,6 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.server_process import ServerProcess  # noqa: E402
 from bench.common import print_rows  # noqa: E402
 
 TOKEN = "bench-token"
@@ -36,12 +33,6 @@ request = function()
   return wrk.format("GET", "/artwork?user=u" .. (counter % 5000) .. "&title=t1&device=tv&hour=20")
 end
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _images() -> list[tuple[str, bytes]]:
@@ -56,24 +47,6 @@ def _images() -> list[tuple[str, bytes]]:
         for label, variant in creative_variants(image):
             out.append((f"{name}-{label}.jpg", cv2.imencode(".jpg", variant)[1].tobytes()))
     return out
-
-
-def _start(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "ARTBANDIT_DATA_DIR": str(data_dir), "ARTBANDIT_TOKEN": TOKEN,
-           "ARTBANDIT_LEARN": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(300):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise SystemExit("server did not start")
 
 
 def _seed_catalog(url: str, n: int) -> None:
@@ -121,9 +94,9 @@ def main(argv: list[str] | None = None) -> list[tuple]:
             raise SystemExit(f"{tool} is not installed: apt-get install wrk hey")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = _start(Path(tmp) / "data", port, args.workers)
+        server = ServerProcess(Path(tmp) / "data", settings={"token": TOKEN, "learn": "false"},
+                               workers=args.workers)
+        url = server.url
         try:
             _seed_catalog(url, 10)
             script = Path(tmp) / "artwork.lua"
@@ -138,8 +111,7 @@ def main(argv: list[str] | None = None) -> list[tuple]:
             bp50, bp99 = _hey(f"{url}/ping", args.seconds, half)
             decisions = requests.get(f"{url}/stats?title=t1", timeout=30).json()["decisions"]
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+            server.stop()
     ratio = art / bare
     rows += [
         ("api: bare /ping throughput", f"{bare:,.0f} req/s", "reference", "-"),
