@@ -76,7 +76,7 @@ class Engine:
 
     def decide(self, user_id: str, title_ids: Sequence[str],
                features: Mapping[str, Any]) -> list[Served]:
-        """One decision per title, all logged in one transaction before they are returned."""
+        """One decision per title, all journaled in one append before they are returned."""
         entries = [self.catalog.entry(t) for t in title_ids]
         policy = self.current()
         now = time.time()
@@ -103,7 +103,7 @@ class Engine:
                 action, d.pmf[d.chosen], d.policy, d.model_version,
             )
             served.append(Served(logged, entry.artworks[action]))
-        self.store.log_decisions([s.decision for s in served])
+        self.store.journal_decisions([s.decision for s in served])
         return served
 
     def feedback(self, rewards: Sequence[Reward]) -> list[bool]:

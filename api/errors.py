@@ -10,6 +10,7 @@ from artwork.errors import (
     AlreadyExistsError,
     CatalogError,
     ImageTooLargeError,
+    JournalError,
     LiveLimitError,
     NotFoundError,
 )
@@ -72,6 +73,7 @@ STATUS_TABLE: tuple[tuple[type[BaseException], int], ...] = (
     (ImageTooLargeError, 413),
     (AlreadyExistsError, 409),
     (LiveLimitError, 409),
+    (JournalError, 503),
     (CatalogError, 400),
     (ImageDecodeError, 400),
     (VideoDecodeError, 400),

@@ -31,3 +31,7 @@ class SchemaError(CatalogError):
 
 class LiveLimitError(CatalogError, ValueError):
     """Making one more artwork live would exceed what the exploration floor allows."""
+
+
+class JournalError(CatalogError, OSError):
+    """The decision journal could not be written (disk full, permissions)."""

@@ -73,7 +73,29 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["decisions"].create_index(["title_id", "timestamp"], if_not_exists=True)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    # Version 3 records how many bytes of each decision journal file (artwork/journal.py)
+    # are in the decisions table, committed with the rows themselves.
+    db["journal"].create({"name": str, "ingested": int}, pk="name", not_null={"ingested"})
+    # Plays get a table of their own, written with the (rarer) feedback: a user's recent
+    # plays are one index probe, and the decision log, written on every request, loses
+    # its per-user index.
+    db["plays"].create(
+        {"event_id": str, "user_id": str, "title_id": str, "timestamp": float},
+        pk="event_id",
+        foreign_keys=[("event_id", "decisions", "event_id")],
+        not_null={"user_id", "title_id", "timestamp"},
+    )
+    db["plays"].create_index(["user_id", "timestamp"])
+    db.execute(
+        "INSERT INTO plays (event_id, user_id, title_id, timestamp) "
+        "SELECT d.event_id, d.user_id, d.title_id, d.timestamp FROM rewards r "
+        "JOIN decisions d ON d.event_id = r.event_id WHERE r.kind = 'play'"
+    )
+    db.execute("DROP INDEX IF EXISTS idx_decisions_user_id")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

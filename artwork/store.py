@@ -24,6 +24,14 @@ from artwork.errors import (
     LiveLimitError,
     NotFoundError,
 )
+from artwork.journal import (
+    JOURNAL_DIR,
+    READ_CHUNK,
+    JournalWriter,
+    journal_sizes,
+    read_lines,
+    writer_gone,
+)
 from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
 from artwork.records import (
     ARTWORK_SOURCES,
@@ -51,6 +59,11 @@ _INSERT_DECISION = (
 # _Checkpointer); SQLite's own checkpoint, which runs inside a commit and holds up every
 # writer, is left as the backstop for a WAL past WAL_AUTOCHECKPOINT_PAGES (default 1,000).
 CHECKPOINT_EVERY_COMMITS = 500
+# A process that journals decisions ingests the journals this often, or sooner once it has
+# appended JOURNAL_INGEST_RECORDS of them.
+JOURNAL_INGEST_SECONDS = 0.25
+JOURNAL_INGEST_RECORDS = 256
+_INGEST_DECISION = _INSERT_DECISION.replace("INSERT", "INSERT OR IGNORE", 1)
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -90,7 +103,13 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock_fds: list[int] = []
         self._checkpointer = _Checkpointer(self.db_path, busy_timeout_ms / 1000)
+        self._journal_dir = self.data_dir / JOURNAL_DIR
+        self._journal = JournalWriter(self._journal_dir)
+        # Bytes of each journal file known to be in the table (this process's view).
+        self._ingested: dict[str, int] = {}
+        self._ingester = _Ingester(self)
         weakref.finalize(self, self._checkpointer.stop)
+        weakref.finalize(self, self._ingester.stop)
 
     @classmethod
     def open(cls, data_dir: Path | str, **limits: int) -> "Store":
@@ -186,8 +205,13 @@ class Store:
             self._local.lock_fd = None
 
     def close_all(self) -> None:
-        """Close every thread's connection and lock descriptor (at shutdown, threads stopped)."""
+        """Close every thread's connection and lock descriptor (at shutdown, threads stopped).
+
+        Decisions this process journaled are ingested first, and its journal file removed.
+        """
         self._checkpointer.stop()
+        self._ingester.stop()
+        self._retire_journal()
         with self._handles_lock:
             connections, fds = self._connections, self._lock_fds
             self._connections, self._lock_fds = [], []
@@ -440,9 +464,125 @@ class Store:
                 "an event id in this batch is already logged; every decision needs a new id"
             ) from None
 
+    def journal_decisions(self, decisions: Sequence[LoggedDecision]) -> None:
+        """Log decisions by appending them to this process's journal (the serving path).
+
+        Checked as `log_decisions` checks them, and logged once this returns (see
+        artwork/journal.py for how durable that is), at a fraction of a commit's cost. Every
+        method that reads decisions ingests the journals first, and a background thread
+        ingests them every JOURNAL_INGEST_SECONDS, so readers never miss one. Event ids are
+        not checked for uniqueness here; `new_event_id` makes ids that do not collide.
+        """
+        for d in decisions:
+            _check_decision(d)
+        data = "".join([_compact_json(_decision_row(d)) + "\n" for d in decisions])
+        self._journal.append(data.encode())
+        self._ingester.appended(len(decisions))
+
+    def ingest_journal(self) -> int:
+        """Move journaled decisions into the decisions table; returns how many were added.
+
+        Each batch is one transaction that also records the offset reached, so a line is
+        ingested exactly once whoever ingests and whenever a process stops. Files whose
+        writer has exited are removed once all their lines are in.
+        """
+        added, more = 0, True
+        while more:
+            more, batch = False, 0
+            with self._write() as db:
+                # Files are listed, read and removed only under the write lock.
+                sizes = journal_sizes(self._journal_dir)
+                done = dict(db.execute("SELECT name, ingested FROM journal").fetchall())
+                for name, size in sizes.items():
+                    start = done.get(name, 0)
+                    if size <= start:
+                        continue
+                    lines, end = read_lines(self._journal_dir / name, start)
+                    if not lines:
+                        continue
+                    batch += self._ingest_lines(db, name, lines)
+                    db.execute(
+                        "INSERT INTO journal (name, ingested) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET ingested = excluded.ingested",
+                        [name, end],
+                    )
+                    done[name] = end
+                    more = more or end - start >= READ_CHUNK
+                if not more:
+                    self._remove_finished_journals(db, sizes, done)
+            self._ingested = {n: done.get(n, 0) for n in sizes}
+            self._checkpointer.committed(max(batch, 1))
+            added += batch
+        return added
+
+    @staticmethod
+    def _ingest_lines(db: sqlite_utils.Database, name: str, lines: list[bytes]) -> int:
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                log.error("skipping an unreadable line of the decision journal %s: %.80r",
+                          name, line)
+        before = db.conn.total_changes
+        db.conn.executemany(_INGEST_DECISION, rows)
+        new = db.conn.total_changes - before
+        if new < len(rows):
+            log.warning("%d journaled decision(s) in %s repeat a logged event id; the first "
+                        "was kept", len(rows) - new, name)
+        return new
+
+    def _remove_finished_journals(self, db: sqlite_utils.Database, sizes: dict[str, int],
+                                  done: dict[str, int]) -> None:
+        """Remove the files of exited writers once every complete line is ingested."""
+        own = self._journal.path.name if self._journal.path is not None else None
+        for name, size in sizes.items():
+            path = self._journal_dir / name
+            if name == own or not writer_gone(path):
+                continue
+            start = done.get(name, 0)
+            if start < size:
+                if read_lines(path, start)[0]:
+                    continue  # appended just before its writer exited: the next pass takes it
+                # What a writer that died mid-append leaves: never a complete line.
+                log.warning("dropping %d bytes of an incomplete record at the end of %s",
+                            size - start, path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            db.execute("DELETE FROM journal WHERE name = ?", [name])
+            done.pop(name, None)
+        stale = set(done) - set(sizes)
+        if stale:
+            marks = ",".join("?" * len(stale))
+            db.execute(f"DELETE FROM journal WHERE name IN ({marks})", sorted(stale))
+
+    def _catch_up(self) -> None:
+        """Ingest the journals when they hold anything not yet ingested (a stat per file)."""
+        ingested = self._ingested
+        for name, size in journal_sizes(self._journal_dir).items():
+            if size != ingested.get(name):
+                self.ingest_journal()
+                return
+
+    def _retire_journal(self) -> None:
+        """At shutdown: ingest what this process journaled and remove its file."""
+        path = self._journal.path
+        if path is None or not self._journal.size():
+            self._journal.close()
+            return
+        self._journal.close()  # a closed file is an exited writer's: ingested, then removed
+        try:
+            self.ingest_journal()
+        except (sqlite3.Error, OSError) as exc:  # left for the next reader to ingest
+            log.warning("could not ingest the decision journal %s at shutdown: %s", path, exc)
+
     def get_decision(self, event_id: str) -> LoggedDecision:
         """The logged decision with this event id; raises NotFoundError."""
-        row = self.db.execute("SELECT * FROM decisions WHERE event_id = ?", [event_id]).fetchone()
+        sql = "SELECT * FROM decisions WHERE event_id = ?"
+        row = self.db.execute(sql, [event_id]).fetchone()
+        if row is None:
+            self._catch_up()
+            row = self.db.execute(sql, [event_id]).fetchone()
         if row is None:
             raise NotFoundError(f"no decision with event id {event_id!r}")
         return _decision(row)
@@ -451,11 +591,13 @@ class Store:
         self, since: float | None = None, until: float | None = None
     ) -> Iterator[LoggedDecision]:
         """Logged decisions in time order, read page by page."""
+        self._catch_up()
         for row, _ in self._decision_pages(since, until, with_rewards=False):
             yield _decision(row)
 
     def count_decisions(self) -> int:
         """How many decisions are logged."""
+        self._catch_up()
         return self.db.execute("SELECT count(*) FROM decisions").fetchone()[0]
 
     # -- reward log --------------------------------------------------------------------
@@ -473,19 +615,11 @@ class Store:
                 )
             if r.value is not None and not math.isfinite(r.value):
                 raise InvalidRecordError(f"feedback value {r.value!r} is not a finite number")
-        db = self.db
-        ids = sorted({r.event_id for r in rewards})
-        known: set[str] = set()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            known.update(
-                r[0]
-                for r in db.execute(
-                    f"SELECT event_id FROM decisions WHERE event_id IN ({marks})", chunk
-                )
-            )
-        missing = [e for e in ids if e not in known]
+        missing = self._unknown_events(sorted({r.event_id for r in rewards}))
+        if missing:
+            # Feedback can follow a decision before any ingest has moved it into the table.
+            self._catch_up()
+            missing = self._unknown_events(missing)
         if missing:
             raise NotFoundError(
                 f"no decision with event id {missing[0]!r}"
@@ -501,7 +635,24 @@ class Store:
                     [r.event_id, r.kind, r.timestamp, r.value],
                 )
                 added.append(cur.rowcount == 1)
+                if r.kind == "play" and added[-1]:
+                    db.execute(
+                        "INSERT OR IGNORE INTO plays (event_id, user_id, title_id, timestamp) "
+                        "SELECT event_id, user_id, title_id, timestamp FROM decisions "
+                        "WHERE event_id = ?",
+                        [r.event_id],
+                    )
         return added
+
+    def _unknown_events(self, ids: list[str]) -> list[str]:
+        """The event ids (sorted) that name no decision in the table."""
+        known: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(r[0] for r in self.db.execute(
+                f"SELECT event_id FROM decisions WHERE event_id IN ({marks})", chunk))
+        return [e for e in ids if e not in known]
 
     def rewards_for(self, event_id: str) -> list[Reward]:
         """Every piece of feedback recorded for one event."""
@@ -536,6 +687,7 @@ class Store:
         """
         if not (window >= 0 and math.isfinite(window)):
             raise InvalidRecordError(f"reward window {window!r} must be a finite number >= 0")
+        self._catch_up()
         until = (time.time() if now is None else now) - window
         for row, kinds in self._decision_pages(
             since, until, with_rewards=True, window=window, after=after
@@ -595,9 +747,8 @@ class Store:
     def genre_affinity(self, user_id: str, limit: int = 200) -> dict[str, float]:
         """Share of each genre among the titles this user played recently (our own log)."""
         rows = self.db.execute(
-            "SELECT t.genres FROM rewards r JOIN decisions d ON d.event_id = r.event_id "
-            "JOIN titles t ON t.id = d.title_id "
-            "WHERE d.user_id = ? AND r.kind = 'play' ORDER BY d.timestamp DESC LIMIT ?",
+            "SELECT t.genres FROM plays p JOIN titles t ON t.id = p.title_id "
+            "WHERE p.user_id = ? ORDER BY p.timestamp DESC LIMIT ?",
             [user_id, limit],
         ).fetchall()
         counts: dict[str, float] = {}
@@ -610,6 +761,7 @@ class Store:
     def artwork_stats(self, title_id: str) -> list[dict[str, Any]]:
         """Impressions, clicks and plays per (artwork, policy) for one title."""
         self.get_title(title_id)
+        self._catch_up()
         rows = self.db.execute(
             "SELECT d.action, d.policy, count(*) AS decisions, "
             "sum(EXISTS(SELECT 1 FROM rewards r WHERE r.event_id = d.event_id "
@@ -651,9 +803,9 @@ class _Checkpointer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def committed(self) -> None:
-        """Count a commit; wake the thread every CHECKPOINT_EVERY_COMMITS of them."""
-        self._commits += 1
+    def committed(self, weight: int = 1) -> None:
+        """Count a commit (a batch counts as its rows); wake the thread every CHECKPOINT_EVERY_COMMITS."""
+        self._commits += weight
         if self._commits < CHECKPOINT_EVERY_COMMITS:
             return
         self._commits = 0
@@ -684,6 +836,63 @@ class _Checkpointer:
                     log.warning("WAL checkpoint of %s failed: %s", self.db_path, exc)
         finally:
             conn.close()
+
+
+class _Ingester:
+    """Ingests the decision journals on a thread of its own while this process appends.
+
+    The thread starts with the first append (a forked worker starts its own), wakes every
+    JOURNAL_INGEST_SECONDS, or at once after JOURNAL_INGEST_RECORDS appends, and ingests
+    when anything was appended since its last pass.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = weakref.ref(store)
+        self._pending = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def appended(self, records: int) -> None:
+        """Count appended records; start the thread if this process has none."""
+        self._pending += records
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            with self._lock:
+                if not self._stopped and (self._thread is None or not self._thread.is_alive()):
+                    self._thread = threading.Thread(target=self._run, name="journal-ingest",
+                                                    daemon=True)
+                    self._thread.start()
+        if self._pending >= JOURNAL_INGEST_RECORDS:
+            self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread, letting a pass under way finish."""
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(JOURNAL_INGEST_SECONDS)
+            self._wake.clear()
+            if self._stopped:
+                return
+            if not self._pending:
+                continue
+            self._pending = 0
+            store = self._store()
+            if store is None:
+                return
+            try:
+                store.ingest_journal()
+            except (sqlite3.Error, OSError) as exc:  # retried on the next pass
+                log.warning("ingesting the decision journals of %s failed: %s", store.data_dir, exc)
+                self._pending += 1
+            del store
 
 
 def check_id(value: str, what: str) -> str:

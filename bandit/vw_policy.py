@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -14,6 +15,9 @@ from bandit.exploration import DEFAULT_FLOOR
 from bandit.features import ActionLineCache, FeatureSpace, cost_of, label_prefix
 from bandit.policy import Policy
 from bandit.types import Action, Context, Decision
+
+# Titles whose parsed action examples a policy keeps (see VWPolicy._action_examples).
+ACTION_EXAMPLE_TITLES = 1024
 
 EXPLORATIONS = ("epsilon", "softmax", "squarecb", "bag", "cover")
 CB_TYPES = ("ips", "dr", "mtr", "dm", "sm")
@@ -120,6 +124,8 @@ class VWPolicy(Policy):
         self.vw_settings = settings or VWSettings()
         self.features = self.vw_settings.features
         self._actions = ActionLineCache(self.features)
+        # Candidate tuple (by identity) -> (the actions, their parsed VW examples).
+        self._parsed: OrderedDict[tuple[int, ...], tuple[tuple[Action, ...], list]] = OrderedDict()
         try:
             self._workspace = vowpalwabbit.Workspace(arg_list=self.vw_settings.args())
         except RuntimeError as exc:
@@ -141,12 +147,39 @@ class VWPolicy(Policy):
     # Workspace.predict/learn build around them (the same work, a third less time).
     def _pmf(self, context: Context, actions: tuple[Action, ...]) -> Sequence[float]:
         ws = self._workspace
-        examples = ws._parse("\n".join(self.example(context, actions)))
+        shared = ws._parse(self.features.shared_line(context))
+        examples = shared + self._action_examples(actions)
         try:
             pylibvw.vw.predict_multi(ws, examples)
             return examples[0].get_action_scores()
         finally:
-            pylibvw.vw._finish_example_multi_ex(ws, examples)
+            pylibvw.vw._finish_example_multi_ex(ws, shared)
+
+    def _action_examples(self, actions: tuple[Action, ...]) -> list:
+        """The candidates' parsed examples, kept from one prediction to the next.
+
+        A title's candidates repeat on every request while the user context changes, and
+        parsing their lines is most of a prediction's cost. Prediction leaves the action
+        examples as it found them (VW adds the shared features for the call and takes them
+        out again), so they can be reused; tests check the pmf against a fresh parse. The
+        entry holds the actions, so the ids in its key cannot be reused by other objects.
+        """
+        key = tuple(map(id, actions))
+        entry = self._parsed.get(key)
+        if entry is not None:
+            self._parsed.move_to_end(key)
+            return entry[1]
+        examples = self._workspace._parse("\n".join(self._actions.lines(actions)))
+        self._parsed[key] = (actions, examples)
+        while len(self._parsed) > ACTION_EXAMPLE_TITLES:
+            pylibvw.vw._finish_example_multi_ex(self._workspace, self._parsed.popitem(last=False)[1][1])
+        return examples
+
+    def _drop_parsed(self) -> None:
+        """Hand every kept example back to the workspace that parsed it."""
+        for _, examples in self._parsed.values():
+            pylibvw.vw._finish_example_multi_ex(self._workspace, examples)
+        self._parsed.clear()
 
     def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
         lines = self.example(context, actions)
@@ -178,10 +211,12 @@ class VWPolicy(Policy):
                     f"Vowpal Wabbit could not read the model ({len(data)} bytes): {exc}; "
                     "load a snapshot written by a VWPolicy"
                 ) from None
+        self._drop_parsed()
         old, self._workspace = self._workspace, workspace
         old.finish()
 
     def close(self) -> None:
         """Release the VW workspace."""
         with self._lock:
+            self._drop_parsed()
             self._workspace.finish()

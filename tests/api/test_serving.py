@@ -32,7 +32,10 @@ def test_decision_is_logged_before_it_is_returned(client, app, catalog):
     body = r.get_json()
     assert set(body) >= {"event_id", "artwork_id", "image_url", "probability", "policy",
                          "model_version", "choices"}
-    logged = app.extensions["artbandit"].store.get_decision(body["event_id"])
+    # On disk in this process's decision journal when the answer leaves.
+    store = app.extensions["artbandit"].store
+    assert body["event_id"] in store._journal.path.read_text()
+    logged = store.get_decision(body["event_id"])
     assert logged.action == body["artwork_id"] and logged.probability == body["probability"]
     assert logged.context["features"] == {"device": "tv", "country": "FR", "hour": 21.0}
     assert logged.context["title_genres"] == ["drama"]
@@ -102,3 +105,12 @@ def test_no_more_live_artworks_than_the_floor_allows(data_dir, jpeg_bytes):
         assert len(pmf) == 3 and min(pmf) >= 0.3 - 1e-9
     finally:
         app.extensions["artbandit"].close()
+
+
+def test_a_journal_that_cannot_be_written_is_a_503_and_logs_nothing(client, app, catalog):
+    store = app.extensions["artbandit"].store
+    (store.data_dir / "journal").write_text("a file where the journal folder should be")
+    r = client.get("/artwork?user=alice&title=t1")
+    assert r.status_code == 503
+    assert "decision journal" in r.get_json()["error"] and r.get_json()["status"] == 503
+    assert store.count_decisions() == 0

@@ -1,6 +1,9 @@
 """Fixtures for the store's tests."""
 from __future__ import annotations
 
+import multiprocessing as mp
+from typing import Callable
+
 import pytest
 
 from artwork.records import LoggedDecision
@@ -20,3 +23,16 @@ def make_decision():
         )
 
     return make
+
+
+def run_together(target: Callable, names: list[str], data_dir, timeout: float = 120) -> None:
+    """Run target(data_dir, name, start) in one spawned process per name, released at once."""
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=target, args=(str(data_dir), n, start)) for n in names]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout)
+    assert [p.exitcode for p in procs] == [0] * len(procs)

@@ -7,6 +7,8 @@ from pathlib import Path
 from artwork.records import LoggedDecision, Reward
 from artwork.store import Store
 
+from .conftest import run_together
+
 PER_WRITER = 400
 
 
@@ -26,15 +28,7 @@ def _writer(data_dir: str, name: str, start: mp.Event) -> None:
 
 def test_two_processes_log_at_the_same_time(data_dir):
     Store.open(data_dir).add_title("t1", "One")
-    ctx = mp.get_context("spawn")
-    start = ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(str(data_dir), n, start)) for n in ("A", "B")]
-    for p in procs:
-        p.start()
-    start.set()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    run_together(_writer, ["A", "B"], data_dir)
     store = Store.open(data_dir)
     assert store.count_decisions() == 2 * PER_WRITER
     assert store.count_rewards() == 2 * 2 * PER_WRITER

@@ -43,6 +43,11 @@ def test_previous_version_opens_and_keeps_everything(data_dir, jpeg_bytes):
     assert store.get_title("old").genres == ("drama",)
     assert store.get_decision("e-old").action == "ab12"
     assert [r.kind for r in store.rewards_for("e-old")] == ["play"]
+    # plays logged before version 3 still shape the user's genre affinity
+    assert store.genre_affinity("u") == {"drama": 1.0}
+    indexes = {r[0] for r in store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'")}
+    assert "idx_decisions_user_id" not in indexes and "idx_decisions_timestamp_event_id" in indexes
     # the new columns work on the upgraded file
     new = store.add_artwork_image("old", jpeg_bytes(2), source="video", shot=3, frame_index=7)
     assert store.get_artwork(new.id).shot == 3
