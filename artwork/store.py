@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+import orjson
 import sqlite_utils
 
 from artwork.errors import (
@@ -72,8 +73,19 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-# Made once: json.dumps builds a new encoder on every call that passes separators.
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+_json_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _compact_json(value: Any) -> str:
+    """Compact JSON text of a decision's parts and journal lines.
+
+    orjson writes these several times faster than json (a pmf's floats above all), and
+    this runs several times for every decision served.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:  # what orjson refuses and json takes: integers past 64 bits, int keys
+        return _json_compact(value)
 
 
 class Store:
@@ -520,8 +532,8 @@ class Store:
         rows = []
         for line in lines:
             try:
-                rows.append(json.loads(line))
-            except ValueError:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
                 log.error("skipping an unreadable line of the decision journal %s: %.80r",
                           name, line)
         before = db.conn.total_changes
