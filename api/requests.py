@@ -13,14 +13,14 @@ T = TypeVar("T")
 MAX_JSON_BYTES = 1024 * 1024
 
 
-def query_lists() -> dict[str, list[str]]:
-    """The query parameters as name -> values in order (`request.args.lists()`, as a dict).
+def query_lists(environ: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The request's query parameters as name -> values in order (`request.args.lists()`).
 
     Building werkzeug's MultiDict is a noticeable share of a decision's cost, so a plain
     ASCII query string without escapes (what UIs send) is split directly; anything else
     goes through werkzeug, which gives the same answer for the plain case.
     """
-    query = request.environ.get("QUERY_STRING", "")
+    query = environ.get("QUERY_STRING", "")
     if not query.isascii() or "%" in query or "+" in query:
         return dict(request.args.lists())
     params: dict[str, list[str]] = {}

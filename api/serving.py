@@ -51,13 +51,12 @@ def _context_features(params: dict[str, list[str]], allowed: tuple[str, ...]) ->
 _IMAGE_URLS: dict[str, tuple[str, str]] = {}
 
 
-def _image_url_parts() -> tuple[str, str]:
+def _image_url_parts(root: str) -> tuple[str, str]:
     """What url_for gives for an artwork's image, split around the id (once per script root).
 
     Artwork ids are checked to need no URL quoting, so joining the parts around an id
     gives url_for's answer without building the URL for every decision.
     """
-    root = request.script_root
     parts = _IMAGE_URLS.get(root)
     if parts is None:
         marker = "0artwork0"
@@ -71,7 +70,8 @@ def _image_url_parts() -> tuple[str, str]:
 @bp.get("/artwork")
 def choose_artwork():
     svc = services()
-    params = query_lists()
+    environ = request.environ
+    params = query_lists(environ)
     user = params.get("user", ("",))[0]
     if not user.strip() or len(user) > 256:
         raise BadRequest("parameter `user` is required: an opaque user id of 1 to 256 characters")
@@ -83,7 +83,7 @@ def choose_artwork():
     if len(set(titles)) != len(titles):
         raise BadRequest("a title is named twice; name each title once")
     served = svc.engine.decide(user, titles, _context_features(params, svc.config.context_params))
-    before, after = _image_url_parts()
+    before, after = _image_url_parts(environ.get("SCRIPT_NAME", ""))
     choices = []
     decided = svc.metrics.decided
     for s in served:

@@ -28,6 +28,9 @@ JOURNAL_DIR = "journal"
 SUFFIX = ".jsonl"
 # How much of one file a single ingest transaction takes, so a backlog is moved in steps.
 READ_CHUNK = 4 << 20
+# A writer starts a new file past this size: a closed file is removed once ingested, so a
+# long-running worker's journal does not grow without end.
+ROTATE_BYTES = 32 << 20
 
 
 class JournalWriter:
@@ -44,6 +47,9 @@ class JournalWriter:
     def append(self, data: bytes) -> None:
         """Append complete lines; either all of `data` is in the file or none of it is."""
         with self._lock:
+            if self._size >= ROTATE_BYTES and self._pid == os.getpid():
+                os.close(self._fd)  # releases its lock: an ingester may now remove it
+                self._fd, self._pid, self._size, self.path = -1, 0, 0, None
             fd = self._file()
             view, written = memoryview(data), 0
             try:

@@ -94,9 +94,12 @@ def _hey(url: str, seconds: int, rate: float, workers: int = 8) -> tuple[float, 
 def main(argv: list[str] | None = None) -> list[tuple]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--seconds", type=int, default=5, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating /ping and /artwork rounds (default 3)")
+    parser.add_argument("--seconds", type=int, default=3,
+                        help="seconds per throughput measurement (default 3)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="alternating /ping and /artwork rounds (default 7)")
+    parser.add_argument("--latency-seconds", type=int, default=6,
+                        help="seconds per latency measurement (default 6)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     args = parser.parse_args(argv)
     for tool in ("wrk", "hey"):
@@ -115,8 +118,8 @@ def main(argv: list[str] | None = None) -> list[tuple]:
                 scripts[path].write_text(LUA % path)
             _wrk(url, 2, args.connections, scripts["/ping"])  # warm-up
             answered = _wrk(url, 2, args.connections, scripts["/artwork"])[1]
-            # Alternating rounds: the machine's speed drifts, and a ratio is only fair
-            # between measurements taken side by side.
+            # Short alternating rounds: this machine's speed drifts by 10% and more within a
+            # minute, and a ratio is only fair between measurements taken side by side.
             bare, art = [], []
             for _ in range(args.rounds):
                 bare.append(_wrk(url, args.seconds, args.connections, scripts["/ping"])[0])
@@ -125,9 +128,9 @@ def main(argv: list[str] | None = None) -> list[tuple]:
                 answered += n
             ratios = sorted(a / b for a, b in zip(art, bare))
             half = statistics.median(art) / 2
-            p50, p99, n = _hey(f"{url}/artwork{query}", args.seconds, half)
+            p50, p99, n = _hey(f"{url}/artwork{query}", args.latency_seconds, half)
             answered += n
-            bp50, bp99, _ = _hey(f"{url}/ping{query}", args.seconds, half)
+            bp50, bp99, _ = _hey(f"{url}/ping{query}", args.latency_seconds, half)
             decisions = requests.get(f"{url}/stats?title=t1", timeout=30).json()["decisions"]
         finally:
             server.stop()

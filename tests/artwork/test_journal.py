@@ -84,6 +84,19 @@ def test_a_backlog_is_ingested_in_bounded_steps(store, monkeypatch):
     assert [d.event_id for d in store.decisions()] == [f"e{i:04d}" for i in range(200)]
 
 
+def test_a_full_journal_file_is_closed_and_removed_once_ingested(store, data_dir, monkeypatch):
+    monkeypatch.setattr(journal_mod, "ROTATE_BYTES", 2000)
+    first = None
+    for i in range(40):
+        store.journal_decisions([_decision(f"e{i:03d}", float(i))])
+        first = first or store._journal.path
+    assert store._journal.path != first  # rotated
+    assert store.count_decisions() == 40
+    # Only the file still being written is left.
+    assert list(journal_sizes(_journal_dir(data_dir))) == [store._journal.path.name]
+    assert not first.exists()
+
+
 def test_the_background_thread_ingests_without_any_reader(store, data_dir):
     store.journal_decisions([_decision("e1")])
     deadline = time.monotonic() + 10
