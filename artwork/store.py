@@ -65,6 +65,7 @@ CHECKPOINT_EVERY_COMMITS = 500
 JOURNAL_INGEST_SECONDS = 0.25
 JOURNAL_INGEST_RECORDS = 256
 _INGEST_DECISION = _INSERT_DECISION.replace("INSERT", "INSERT OR IGNORE", 1)
+_DECISION_COLUMNS = _INSERT_DECISION.count("?")
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -532,8 +533,12 @@ class Store:
         rows = []
         for line in lines:
             try:
-                rows.append(orjson.loads(line))
+                row = orjson.loads(line)
             except orjson.JSONDecodeError:
+                row = None
+            if isinstance(row, list) and len(row) == _DECISION_COLUMNS:
+                rows.append(row)
+            else:  # never written by a JournalWriter; kept out so that the rest goes in
                 log.error("skipping an unreadable line of the decision journal %s: %.80r",
                           name, line)
         before = db.conn.total_changes

@@ -64,6 +64,7 @@ def test_a_bad_decision_is_refused_before_anything_is_appended(store, data_dir):
 
 
 def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_dir):
+    store._ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i}", float(i)) for i in range(10)])
     assert store.ingest_journal() == 10
     assert store.ingest_journal() == 0
@@ -76,9 +77,23 @@ def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_d
     assert reopened.db.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
 
 
+def test_a_line_no_writer_would_write_is_skipped_and_the_rest_ingested(store, data_dir, caplog):
+    store._ingester.stop()  # ingested by hand below
+    store.journal_decisions([_decision("e1")])
+    with open(store._journal.path, "ab") as f:
+        f.write(b'["too", "short"]\n{"not": "a row"}\nnot json at all\n')
+    store.journal_decisions([_decision("e2")])
+    with caplog.at_level(logging.ERROR, logger="artwork.store"):
+        assert store.ingest_journal() == 2
+    assert caplog.text.count("skipping an unreadable line") == 3
+    caplog.clear()  # the errors were the point
+    assert [d.event_id for d in store.decisions()] == ["e1", "e2"]
+
+
 def test_a_backlog_is_ingested_in_bounded_steps(store, monkeypatch):
     monkeypatch.setattr(journal_mod, "READ_CHUNK", 512)
     monkeypatch.setattr("artwork.store.READ_CHUNK", 512)
+    store._ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i:04d}", float(i)) for i in range(200)])
     assert store.ingest_journal() == 200
     assert [d.event_id for d in store.decisions()] == [f"e{i:04d}" for i in range(200)]
