@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -95,7 +96,8 @@ def sign_in(driver, url: str) -> None:
     driver.get(url + "/studio/")
     assert "/studio/login" in driver.current_url
     css(driver, "#token").send_keys(TOKEN, Keys.ENTER)
-    wait_for(driver, lambda d: d.current_url.rstrip("/").endswith("/studio"))
+    # The path, not the whole URL: the sign-in page's own `?next=/studio/` ends the same way.
+    wait_for(driver, lambda d: urlsplit(d.current_url).path.rstrip("/") == "/studio")
 
 
 def create_title(driver, url: str, title_id: str, name: str) -> None:
