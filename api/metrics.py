@@ -32,6 +32,11 @@ class Metrics:
             "artbandit_http_errors", "Responses with a 4xx or 5xx status", ["status"],
             registry=self.registry,
         )
+        self.journal_backlog = Gauge(
+            "artbandit_journal_backlog_bytes",
+            "Decision journal bytes not yet ingested into the decision log",
+            registry=self.registry,
+        )
         self.model_version = Gauge(
             "artbandit_model_version", "Version of the model serving decisions",
             registry=self.registry,

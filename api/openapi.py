@@ -15,7 +15,8 @@ def _resp(description: str, schema: dict | None = None, media: str = "applicatio
 
 def _errors(*codes: int) -> dict:
     text = {400: "Bad request", 401: "No bearer token", 403: "Wrong token", 404: "Not found",
-            409: "Already exists", 413: "Too large", 503: "Not ready"}
+            409: "Already exists", 413: "Too large",
+            503: "Not ready, or the decision log cannot be written"}
     return {str(c): _resp(text[c], _ERROR) for c in codes}
 
 
@@ -50,7 +51,7 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
             ],
             "responses": {
                 "200": _resp("One decision per title", {"$ref": "#/components/schemas/Choices"}),
-                **_errors(400, 404),
+                **_errors(400, 404, 503),
             },
         }},
         "/feedback": {"post": {
@@ -121,7 +122,8 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
             "summary": "Impressions, clicks, plays and take rate per artwork and per policy",
             "parameters": [_q("title", "title id", True)],
             "responses": {"200": _resp("Statistics", _OBJ), **_errors(400, 404)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
+        "/metrics": {"get": {"summary": "Prometheus metrics: decisions, feedback, latency, "
+                             "errors, model version, decision-journal backlog", "responses": {
             "200": _resp("Metrics", {"type": "string"}, "text/plain")}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": _resp("OpenAPI", _OBJ)}}},

@@ -78,6 +78,7 @@ def stats():
 def metrics():
     svc = services()
     svc.metrics.model_version.set(svc.engine.model_version)
+    svc.metrics.journal_backlog.set(svc.store.journal_backlog())
     return Response(svc.metrics.render(), mimetype="text/plain; version=0.0.4")
 
 

@@ -34,7 +34,7 @@ ROTATE_BYTES = 32 << 20
 
 
 class JournalWriter:
-    """Appends records to this process's journal file (thread-safe; a forked child gets a new file)."""
+    """Appends records to this process's journal file (thread-safe; a fork gets a new file)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -124,7 +124,7 @@ def journal_sizes(folder: Path) -> dict[str, int]:
 
 
 def read_lines(path: Path, start: int, limit: int = READ_CHUNK) -> tuple[list[bytes], int]:
-    """Complete lines from byte `start` on (up to about `limit` bytes), and the offset after them."""
+    """Complete lines from byte `start` on (about `limit` bytes), and the offset after them."""
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(limit)

@@ -573,6 +573,14 @@ class Store:
             marks = ",".join("?" * len(stale))
             db.execute(f"DELETE FROM journal WHERE name IN ({marks})", sorted(stale))
 
+    def journal_backlog(self) -> int:
+        """Bytes of decision journal not yet ingested into the decision log (all processes)."""
+        sizes = journal_sizes(self._journal_dir)
+        if not sizes:
+            return 0
+        done = dict(self.db.execute("SELECT name, ingested FROM journal").fetchall())
+        return sum(max(size - done.get(name, 0), 0) for name, size in sizes.items())
+
     def _catch_up(self) -> None:
         """Ingest the journals when they hold anything not yet ingested (a stat per file)."""
         ingested = self._ingested
@@ -821,7 +829,7 @@ class _Checkpointer:
         self._lock = threading.Lock()
 
     def committed(self, weight: int = 1) -> None:
-        """Count a commit (a batch counts as its rows); wake the thread every CHECKPOINT_EVERY_COMMITS."""
+        """Count a commit (a batch as its rows); wake the thread every CHECKPOINT_EVERY_COMMITS."""
         self._commits += weight
         if self._commits < CHECKPOINT_EVERY_COMMITS:
             return

@@ -172,7 +172,8 @@ class VWPolicy(Policy):
         examples = self._workspace._parse("\n".join(self._actions.lines(actions)))
         self._parsed[key] = (actions, examples)
         while len(self._parsed) > ACTION_EXAMPLE_TITLES:
-            pylibvw.vw._finish_example_multi_ex(self._workspace, self._parsed.popitem(last=False)[1][1])
+            _, (_, oldest) = self._parsed.popitem(last=False)
+            pylibvw.vw._finish_example_multi_ex(self._workspace, oldest)
         return examples
 
     def _drop_parsed(self) -> None:

@@ -1,12 +1,15 @@
 """Health, statistics, metrics, the OpenAPI description and configuration."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 
+from api.app import create_app
 from api.config import Config, ConfigError, load_config
 from api.openapi import openapi_document
+from tests.api.conftest import AUTH, app_settings
 
 
 def test_healthz(client):
@@ -34,6 +37,28 @@ def test_metrics_are_prometheus_text(client):
     assert "# TYPE artbandit_request_seconds histogram" in text
     assert 'artbandit_request_seconds_bucket{endpoint="ops.healthz",le="0.001"}' in text
     assert "artbandit_model_version 0.0" in text
+    assert "artbandit_journal_backlog_bytes 0.0" in text
+
+
+def test_metrics_show_the_journal_backlog(data_dir, jpeg_bytes):
+    # No in-process learner: it would ingest the backlog this test wants to see.
+    app = create_app(app_settings(data_dir, learn=False))
+    client = app.test_client()
+    store = app.extensions["artbandit"].store
+    store._ingester.stop()  # and no background ingest either
+    client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
+    r = client.post("/titles/t1/artworks", headers=AUTH,
+                    data={"file": (io.BytesIO(jpeg_bytes(1)), "a.jpg")})
+    art = r.get_json()["results"][0]["artwork"]["id"]
+    client.patch(f"/artworks/{art}", json={"status": "live"}, headers=AUTH)
+    for i in range(3):
+        assert client.get(f"/artwork?user=u{i}&title=t1").status_code == 200
+    text = client.get("/metrics").get_data(as_text=True)
+    backlog = float(re.search(r"^artbandit_journal_backlog_bytes (\S+)$", text, re.M).group(1))
+    assert backlog == store._journal.size() > 0
+    assert client.get("/stats?title=t1").get_json()["decisions"] == 3  # a reader ingests
+    assert "artbandit_journal_backlog_bytes 0.0" in client.get("/metrics").get_data(as_text=True)
+    app.extensions["artbandit"].close()
 
 
 def test_config_precedence(tmp_path):

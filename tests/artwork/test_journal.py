@@ -66,7 +66,9 @@ def test_a_bad_decision_is_refused_before_anything_is_appended(store, data_dir):
 def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_dir):
     store._ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i}", float(i)) for i in range(10)])
+    assert store.journal_backlog() == store._journal.size() > 0
     assert store.ingest_journal() == 10
+    assert store.journal_backlog() == 0
     assert store.ingest_journal() == 0
     assert store.count_decisions() == 10
     assert len(journal_sizes(_journal_dir(data_dir))) == 1  # its writer is still open
