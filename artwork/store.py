@@ -783,6 +783,13 @@ class Store:
         total = sum(counts.values())
         return {g: c / total for g, c in sorted(counts.items())} if total else {}
 
+    def players_since(self, after: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        """(rowid, user id) of the plays recorded after rowid `after`, oldest first."""
+        return self.db.execute(
+            "SELECT rowid, user_id FROM plays WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            [after, limit],
+        ).fetchall()
+
     def artwork_stats(self, title_id: str) -> list[dict[str, Any]]:
         """Impressions, clicks and plays per (artwork, policy) for one title."""
         self.get_title(title_id)
