@@ -1,8 +1,9 @@
 """Throughput and latency of `GET /artwork` against a bare JSON endpoint on the same server.
 
 Starts `artbandit serve` (gunicorn, N sync workers) on 127.0.0.1 over a fresh data directory
-with one title of 10 live artworks, then measures with `wrk` (maximum throughput) and `hey`
-(latency at a fixed rate of half the maximum). Both tools come from Debian (`apt-get install
+with one title of 10 live artworks, then measures with `wrk` (maximum throughput, in short
+rounds alternating between the two endpoints; the ratio is the median of the rounds') and
+`hey` (latency at a fixed rate of half the maximum), and checks that every answer was logged. Both tools come from Debian (`apt-get install
 wrk hey`). Prints `name | figure | target | ok/FAIL` lines.
 """
 from __future__ import annotations
