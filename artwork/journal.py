@@ -39,17 +39,14 @@ class JournalWriter:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._pid = 0
-        self._fd = -1
-        self._size = 0
+        self._fd, self._pid, self._size = -1, 0, 0
         self.path: Path | None = None
 
     def append(self, data: bytes) -> None:
         """Append complete lines; either all of `data` is in the file or none of it is."""
         with self._lock:
             if self._size >= ROTATE_BYTES and self._pid == os.getpid():
-                os.close(self._fd)  # releases its lock: an ingester may now remove it
-                self._fd, self._pid, self._size, self.path = -1, 0, 0, None
+                self._close_file()  # releases its lock: an ingester may now remove it
             fd = self._file()
             view, written = memoryview(data), 0
             try:
@@ -74,9 +71,12 @@ class JournalWriter:
     def close(self) -> None:
         """Close the file (releasing its lock); the next append opens a new one."""
         with self._lock:
-            if self._fd >= 0:
-                os.close(self._fd)
-            self._fd, self._pid, self._size, self.path = -1, 0, 0, None
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd, self._pid, self._size, self.path = -1, 0, 0, None
 
     def _file(self) -> int:
         pid = os.getpid()

@@ -818,6 +818,19 @@ class Store:
         return cols[table]
 
 
+def _running(thread: threading.Thread | None, target: Callable[[], None],
+             name: str) -> threading.Thread:
+    """`thread` if it is alive, else a new daemon thread running `target`.
+
+    A thread does not survive a fork: a worker forked after one started gets its own.
+    """
+    if thread is not None and thread.is_alive():
+        return thread
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 class _Checkpointer:
     """Copies the WAL back into the database file on a thread of its own.
 
@@ -842,11 +855,7 @@ class _Checkpointer:
             return
         self._commits = 0
         with self._lock:
-            # A thread does not survive a fork: a worker forked after it started makes its own.
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
-                                                daemon=True)
-                self._thread.start()
+            self._thread = _running(self._thread, self._run, "sqlite-checkpoint")
         self._wake.set()
 
     def stop(self) -> None:
@@ -892,10 +901,8 @@ class _Ingester:
         thread = self._thread
         if thread is None or not thread.is_alive():
             with self._lock:
-                if not self._stopped and (self._thread is None or not self._thread.is_alive()):
-                    self._thread = threading.Thread(target=self._run, name="journal-ingest",
-                                                    daemon=True)
-                    self._thread.start()
+                if not self._stopped:
+                    self._thread = _running(self._thread, self._run, "journal-ingest")
         if self._pending >= JOURNAL_INGEST_RECORDS:
             self._wake.set()
 

@@ -88,8 +88,7 @@ class _RandomPool:
     the rest of making it); a forked child starts with an empty pool of its own."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._data, self._pos = b"", 0
+        self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self) -> None:
