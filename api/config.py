@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from bandit.rewards import DEFAULT_WEIGHTS, FEEDBACK_KINDS, RewardMapping
+from artwork.records import REWARD_KINDS
+from artwork.reward_mapping import DEFAULT_WEIGHTS, RewardMapping
+
+from api.errors import ConfigError
+from api.runtime.context import RESERVED
 
 DEFAULT_DATA_DIR = "./artbandit-data"
 CONTEXT_PARAM = re.compile(r"[a-z][a-z0-9_]{0,31}")
-RESERVED = frozenset({"user", "title"})
 ENV_PREFIX = "ARTBANDIT_"
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,11 @@ class Config:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"configuration: {message}")
-        unknown = sorted(set(self.reward_weights) - set(FEEDBACK_KINDS))
+        unknown = sorted(set(self.reward_weights) - set(REWARD_KINDS))
         if unknown:
             raise ConfigError(
                 f"configuration: reward_weights names {', '.join(unknown)}; "
-                f"feedback kinds are {', '.join(FEEDBACK_KINDS)}"
+                f"feedback kinds are {', '.join(REWARD_KINDS)}"
             )
         bad = [p for p in self.context_params if not CONTEXT_PARAM.fullmatch(p) or p in RESERVED]
         if bad:
@@ -164,6 +163,11 @@ def load_config(
         if value is not None:
             values[key] = _coerce(key, value, "override")
     return Config(**values)
+
+
+def environment_with(settings: Mapping[str, object]) -> dict[str, str]:
+    """This process's environment with `settings` as `ARTBANDIT_*` variables (for a child process)."""
+    return {**os.environ, **{ENV_PREFIX + k.upper(): str(v) for k, v in settings.items()}}
 
 
 def config_for_cli(data_dir: str | None, config_path: str | None = None,

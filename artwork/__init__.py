@@ -1,4 +1,4 @@
-"""The artwork catalog and event store: titles, artworks, decisions and rewards in SQLite."""
+"""The artwork catalog and event store: titles, artworks, decisions and rewards in one database."""
 from artwork.errors import (
     AlreadyExistsError,
     CatalogError,

@@ -6,7 +6,11 @@ class CatalogError(Exception):
 
 
 class NotFoundError(CatalogError, LookupError):
-    """A title, artwork or event id that the store does not hold."""
+    """A title, artwork or event id that the store does not hold; `kind` says which."""
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class AlreadyExistsError(CatalogError, ValueError):
@@ -35,3 +39,7 @@ class LiveLimitError(CatalogError, ValueError):
 
 class JournalError(CatalogError, OSError):
     """The decision journal could not be written (disk full, permissions)."""
+
+
+class InvalidRewardError(CatalogError, ValueError):
+    """Reward weights, or feedback, that cannot be turned into one reward number."""

@@ -12,22 +12,25 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from artwork.errors import InvalidRecordError
+from artwork.join import RewardFn
 from artwork.records import LearningPair
-from artwork.store import RewardFn, Store
+from artwork.store import Store
 
-# The columns of the logged-feedback format (DESIGN.md), then provenance.
+# The columns of the logged-feedback format, then provenance.
 COLUMNS = (
     "event_id", "timestamp", "user_id", "title_id", "context", "candidates", "pmf",
     "action", "probability", "reward", "policy", "model_version",
 )
-FORMATS = ("csv", "parquet")
+CSV, PARQUET = "csv", "parquet"
+FORMATS = (CSV, PARQUET)
 _BATCH = 20_000
 
 
-def _schema(fmt: str) -> pa.Schema:
+def log_schema(fmt: str) -> pa.Schema:
+    """The Arrow schema of the logged-feedback format as written in `fmt`."""
     # Parquet keeps lists as lists; CSV has no list type, so they travel as JSON text.
-    candidates = pa.list_(pa.string()) if fmt == "parquet" else pa.string()
-    pmf = pa.list_(pa.float64()) if fmt == "parquet" else pa.string()
+    candidates = pa.list_(pa.string()) if fmt == PARQUET else pa.string()
+    pmf = pa.list_(pa.float64()) if fmt == PARQUET else pa.string()
     return pa.schema(
         [
             ("event_id", pa.string()), ("timestamp", pa.float64()), ("user_id", pa.string()),
@@ -38,9 +41,10 @@ def _schema(fmt: str) -> pa.Schema:
     )
 
 
-def _batches(pairs: Iterable[LearningPair], fmt: str) -> Iterator[pa.RecordBatch]:
-    schema = _schema(fmt)
-    as_text = fmt == "csv"
+def record_batches(pairs: Iterable[LearningPair], fmt: str) -> Iterator[pa.RecordBatch]:
+    """The rows of the logged-feedback format, a batch at a time, from joined decisions."""
+    schema = log_schema(fmt)
+    as_text = fmt == CSV
     cols: dict[str, list] = {c: [] for c in COLUMNS}
     for pair in pairs:
         d = pair.decision
@@ -92,12 +96,12 @@ def export_log(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    schema = _schema(fmt)
+    schema = log_schema(fmt)
     rows = 0
     try:
-        writer = pq.ParquetWriter(tmp, schema) if fmt == "parquet" else pacsv.CSVWriter(tmp, schema)
+        writer = pq.ParquetWriter(tmp, schema) if fmt == PARQUET else pacsv.CSVWriter(tmp, schema)
         with writer:
-            for batch in _batches(store.learning_pairs(window, reward_of, now=now), fmt):
+            for batch in record_batches(store.learning_pairs(window, reward_of, now=now), fmt):
                 writer.write_batch(batch)
                 rows += batch.num_rows
                 if progress:

@@ -32,6 +32,7 @@ class ImageInfo:
 
     @property
     def extension(self) -> str:
+        """The file suffix for this format."""
         return {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[self.format]
 
 

@@ -14,7 +14,6 @@ exclusive one knows the writer is gone, and removes the file once it has all bee
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import secrets
 import threading
@@ -22,7 +21,6 @@ from pathlib import Path
 
 from artwork.errors import JournalError
 
-log = logging.getLogger(__name__)
 
 JOURNAL_DIR = "journal"
 SUFFIX = ".jsonl"

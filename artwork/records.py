@@ -9,6 +9,8 @@ import numpy as np
 ARTWORK_STATUSES = ("candidate", "live", "retired")
 ARTWORK_SOURCES = ("upload", "video")
 REWARD_KINDS = ("impression", "click", "play")
+# How far a logged pmf may sum from 1, and a logged probability from its pmf entry.
+PMF_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,13 @@ class LoggedDecision:
     probability: float
     policy: str
     model_version: int
+    # Keys of the candidates' descriptions as the policy saw them (see Store.record_actions),
+    # aligned with `candidates`; empty when they were not recorded.
+    action_keys: tuple[str, ...] = ()
 
     @property
     def action_index(self) -> int:
+        """Position of the chosen artwork among the candidates."""
         return self.candidates.index(self.action)
 
 

@@ -1,4 +1,7 @@
-"""The store's versioned schema: each migration takes the database one version up."""
+"""The SQLite backend's versioned schema: each migration takes the database one version up.
+
+SQLite only (sqlite-utils, `PRAGMA user_version`), like artwork/database.py which runs it.
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -95,7 +98,20 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_decisions_user_id")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    # Version 4 keeps the candidate actions as the policy saw them when it decided, so the
+    # learner learns from those and not from today's catalog: each description once, under
+    # a key its writer derives from its content, and each decision's keys beside its
+    # candidates (NULL for decisions logged before).
+    db["actions"].create(
+        {"key": str, "artwork_id": str, "description": str},
+        pk="key",
+        not_null={"artwork_id", "description"},
+    )
+    db["decisions"].add_column("action_keys", str)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST = len(MIGRATIONS)
 
 

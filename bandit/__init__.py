@@ -9,11 +9,11 @@ from bandit.errors import (
     InvalidRewardError,
     SnapshotError,
 )
-from bandit.exploration import DEFAULT_FLOOR, apply_floor, check_candidates, new_event_id, sample_index
+from bandit.exploration import DEFAULT_FLOOR, apply_floor, check_candidates, sample_index
+from bandit.ids import new_event_id
 from bandit.features import FeatureSpace, escape
 from bandit.learner import Learner, LearnerStats, LearningItem
 from bandit.policy import Policy
-from bandit.rewards import RewardMapping
 from bandit.serving import ServingModel
 from bandit.snapshots import Snapshot, SnapshotStore
 from bandit.types import Action, Context, Decision
@@ -39,7 +39,6 @@ __all__ = [
     "LearnerStats",
     "LearningItem",
     "Policy",
-    "RewardMapping",
     "ServingModel",
     "Snapshot",
     "SnapshotError",

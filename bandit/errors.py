@@ -27,3 +27,7 @@ class InvalidRewardError(BanditError, ValueError):
 
 class InvalidRecordError(BanditError, ValueError):
     """A plain dict that cannot be rebuilt into a Context, Action or Decision."""
+
+
+class PolicySpecError(BanditError, ValueError):
+    """A policy spec string that does not name a known policy or has bad parameters."""

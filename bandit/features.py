@@ -121,24 +121,17 @@ class FeatureSpace:
         parts.append(f"|{self.identity_namespace} artwork={escape(action.id)}")
         return " ".join(parts)
 
-    def lines(
-        self,
-        context: Context,
-        actions: Sequence[Action],
-        label: tuple[int, float, float] | None = None,
-    ) -> list[str]:
-        """The full example; ``label`` = (chosen index, cost, probability) for learning."""
-        lines = [self.shared_line(context)]
-        lines += [self.action_line(a) for a in actions]
-        if label is not None:
-            index, cost, probability = label
-            lines[index + 1] = label_prefix(cost, probability) + lines[index + 1]
-        return lines
-
 
 def label_prefix(cost: float, probability: float) -> str:
     """The CB label written before the chosen action's line: ``0:cost:probability``."""
     return f"0:{cost:.9g}:{probability:.9g} "
+
+
+def with_label(lines: list[str], chosen: int, reward: float, probability: float) -> list[str]:
+    """The example `lines` (shared line first) labelled for learning: the chosen action's cost."""
+    labelled = list(lines)
+    labelled[chosen + 1] = label_prefix(cost_of(reward), probability) + labelled[chosen + 1]
+    return labelled
 
 
 def cost_of(reward: float) -> float:

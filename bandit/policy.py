@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from bandit.errors import InvalidCandidatesError, InvalidPolicyError, InvalidRewardError
-from bandit.exploration import apply_floor, check_candidates, check_floor, new_event_id, sample_index
+from bandit.exploration import apply_floor, check_candidates, check_floor, sample_index
+from bandit.ids import new_event_id
 from bandit.types import Action, Context, Decision
 
 
@@ -79,7 +80,7 @@ class Policy(ABC):
         except (TypeError, ValueError):
             raise InvalidRewardError(f"reward {reward!r} is not a number") from None
         if not math.isfinite(value):
-            raise InvalidRewardError(f"reward {reward!r} is not finite; map feedback with RewardMapping")
+            raise InvalidRewardError(f"reward {reward!r} is not a finite number")
         with self._lock:
             self._learn(context, actions, decision, value)
 

@@ -129,7 +129,7 @@ class SnapshotStore:
         versions = self.versions()
         if not versions:
             raise SnapshotError(
-                f"no snapshots of {self.policy_name!r} in {self.directory}; run the learner first"
+                f"no snapshots of {self.policy_name!r} in {self.directory}"
             )
         for v in reversed(versions):
             try:

@@ -12,7 +12,7 @@ from vowpalwabbit.pyvw import pylibvw
 
 from bandit.errors import InvalidPolicyError, SnapshotError
 from bandit.exploration import DEFAULT_FLOOR
-from bandit.features import ActionLineCache, FeatureSpace, cost_of, label_prefix
+from bandit.features import ActionLineCache, FeatureSpace, with_label
 from bandit.policy import Policy
 from bandit.types import Action, Context, Decision
 
@@ -183,9 +183,8 @@ class VWPolicy(Policy):
         self._parsed.clear()
 
     def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
-        lines = self.example(context, actions)
-        i = decision.chosen + 1
-        lines[i] = label_prefix(cost_of(reward), decision.probability) + lines[i]
+        lines = with_label(self.example(context, actions), decision.chosen, reward,
+                           decision.probability)
         ws = self._workspace
         examples = ws._parse("\n".join(lines))
         try:

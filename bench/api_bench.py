@@ -23,7 +23,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.server_process import ServerProcess  # noqa: E402
+from api.demo.server_process import ServerProcess  # noqa: E402
 from bench.common import print_rows  # noqa: E402
 
 TOKEN = "bench-token"
@@ -44,7 +44,7 @@ def _images() -> list[tuple[str, bytes]]:
     """Creatives' variants of the committed photographs (as the demo makes them)."""
     import cv2
 
-    from api.demo import creative_variants
+    from api.demo.run import creative_variants
 
     out = []
     for name in ("astronaut", "chelsea", "coffee"):

@@ -24,17 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vowpalwabbit  # noqa: E402
 
+from artwork.reward_mapping import RewardMapping  # noqa: E402
 from bandit import (  # noqa: E402
     DefaultArtworkPolicy,
     EpsilonGreedyPolicy,
     Policy,
-    RewardMapping,
     ThompsonPolicy,
     UniformPolicy,
     VWPolicy,
     VWSettings,
 )
-from bandit.features import cost_of, label_prefix  # noqa: E402
+from bandit.features import with_label  # noqa: E402
 from simulator.world import World, WorldConfig  # noqa: E402
 
 
@@ -90,11 +90,7 @@ def speed(trained: VWPolicy, settings: VWSettings, floor: float, world: World, n
         for lines in examples:
             workspace.predict(lines)
         keep("vw_predict", time.perf_counter() - start)
-        labeled = []
-        for lines, r in zip(examples, rewards):
-            lab = list(lines)
-            lab[1] = label_prefix(cost_of(r), 0.5) + lab[1]
-            labeled.append(lab)
+        labeled = [with_label(lines, 0, r, 0.5) for lines, r in zip(examples, rewards)]
         start = time.perf_counter()
         for lines, lab in zip(examples, labeled):
             workspace.predict(lines)

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.estimators import IPS, DirectMethod, DoublyRobust, Replay, SelfNormalizedIPS  # noqa: E402
 from simulator.evaluation import replay_learning  # noqa: E402
-from simulator.logs import LoggedFeedback, read_log, write_log  # noqa: E402
+from simulator.log_files import read_log, write_log  # noqa: E402
+from simulator.logs import LoggedFeedback  # noqa: E402
 from simulator.specs import parse_policy_spec  # noqa: E402
 
 N_CANDIDATES = 10

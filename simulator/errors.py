@@ -10,7 +10,11 @@ class InvalidLogError(SimulatorError, ValueError):
 
 
 class MissingColumnError(InvalidLogError, LookupError):
-    """A column the reader needs that the log does not have."""
+    """A column the reader needs that the log does not have; `role` says what it was to hold."""
+
+    def __init__(self, message: str, *, role: str) -> None:
+        super().__init__(message)
+        self.role = role
 
 
 class LogFormatError(InvalidLogError):
@@ -21,13 +25,13 @@ class InvalidEstimatorError(SimulatorError, ValueError):
     """Estimator settings or inputs that cannot work (clip <= 0, confidence outside (0, 1), pmf of wrong shape)."""
 
 
-class PolicySpecError(SimulatorError, ValueError):
-    """A policy spec string that does not name a known policy or has bad parameters."""
-
-
 class ExternalPolicyError(SimulatorError, ValueError):
     """An external per-row action-probability file that does not fit the log."""
 
 
 class SimulationError(SimulatorError, ValueError):
     """Simulation settings that cannot work (no policies, rounds <= 0, duplicate names)."""
+
+
+class WorldError(SimulatorError, ValueError):
+    """World settings that cannot make a world."""

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from artwork.records import PMF_TOLERANCE
+
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import LoggedFeedback
 
@@ -29,8 +31,6 @@ __all__ = [
     "make_estimator",
     "sample_actions",
 ]
-
-_PMF_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Estimator(ABC):
                 f"{self.name}: target pmf has shape {target_pmf.shape}, expected {log.candidates.shape} "
                 "(one probability per logged candidate)")
         sums = target_pmf.sum(axis=1)
-        bad = np.abs(sums - 1.0) > _PMF_TOLERANCE
+        bad = np.abs(sums - 1.0) > PMF_TOLERANCE
         if bad.any() or not np.isfinite(sums).all():
             row = int(np.flatnonzero(bad | ~np.isfinite(sums))[0])
             raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} sums to {float(sums[row]):.9g}, not 1")

@@ -14,10 +14,10 @@ from tqdm import tqdm
 from bandit.policy import Policy
 from bandit.types import Action
 
-from simulator.errors import ExternalPolicyError, InvalidLogError, PolicySpecError
+from simulator.errors import ExternalPolicyError, InvalidLogError
 from simulator.estimators import Estimate, Estimator, Replay
 from simulator.logs import BanditRows, LoggedFeedback
-from simulator.specs import PolicySpec
+from simulator.specs import PolicySpec, probability_file
 
 __all__ = [
     "LearningCurve",
@@ -176,10 +176,10 @@ def run_policy(spec: PolicySpec, log: LoggedFeedback, catalog: Mapping[str, Acti
                *, seed: int = 0, progress: bool = False) -> PolicyRun:
     """Evaluate one spec on the log: pmf for fixed policies and files, replay for learning policies."""
     if spec.kind == "file":
-        return PolicyRun(spec.name, external_pmf(spec.path, log))
+        return PolicyRun(spec.name, external_pmf(probability_file(spec), log))
     if spec.kind == "logged":
         if log.pmf is None:
-            raise PolicySpecError("policy 'logged' needs a log with a pmf column; this log only has propensities")
+            raise InvalidLogError("policy 'logged' needs a log with a pmf column; this log only has propensities")
         return PolicyRun(spec.name, log.pmf)
     policy = spec.build(seed)
     if spec.learns:

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bandit.policy import Policy
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
 
 from simulator.errors import SimulationError
 from simulator.world import World
@@ -78,7 +78,7 @@ def simulate(world: World, policies: Mapping[str, Policy], n_rounds: int, seed: 
     summed over rounds (exact, so it does not carry the reward noise).
     """
     if not policies:
-        raise SimulationError("no policies to simulate; pass at least one --policy")
+        raise SimulationError("no policies to simulate")
     if n_rounds < 1:
         raise SimulationError(f"rounds {n_rounds!r} must be at least 1")
     names = list(policies)

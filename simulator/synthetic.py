@@ -9,7 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bandit.policy import Policy
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
 from bandit.types import Action, Context
 
 from simulator.errors import SimulationError

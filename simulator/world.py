@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from bandit.types import Action, Context
-from simulator.errors import SimulatorError
+from simulator.errors import WorldError
 
 TRAITS = ("face", "closeup", "action", "romance", "dark", "bright", "text", "group")
 GENRES = ("drama", "comedy", "action", "thriller", "romance", "horror", "family", "documentary")
@@ -28,10 +28,6 @@ DEVICES = ("tv", "mobile", "tablet", "web")
 COUNTRIES = ("US", "BR", "IN", "DE", "JP", "MX")
 NIGHT_HOURS = (22, 23, 0, 1, 2, 3, 4, 5)
 DAY_HOURS = tuple(h for h in range(24) if h not in NIGHT_HOURS)
-
-
-class WorldError(SimulatorError, ValueError):
-    """World settings that cannot make a world."""
 
 
 @dataclass(frozen=True)

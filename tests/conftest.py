@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterable
 
 import cv2
 import numpy as np
 import pytest
 
 from artwork.images import encode_image
+from artwork.records import LoggedDecision
 from artwork.store import Store
 
 
@@ -34,6 +36,27 @@ def store(data_dir: Path) -> Store:
     s = Store.open(data_dir)
     yield s
     s.close()
+
+
+def log_decisions(store: Store, decisions: Iterable[LoggedDecision]) -> None:
+    """Log decisions the way serving does: journaled, then ingested into the decision log.
+
+    The journal's background thread may ingest some of them first; either way every one is
+    in the decisions table when this returns.
+    """
+    store.journal_decisions(list(decisions))
+    store.ingest_journal()
+
+
+@pytest.fixture(name="log_decisions")
+def log_decisions_fixture():
+    """The function `log_decisions(store, decisions)`: log them as serving does."""
+    return log_decisions
+
+
+def count_rows(store: Store, table: str) -> int:
+    """How many rows a table of the store's database holds (read without ingesting first)."""
+    return store.db.query_one(f"SELECT count(*) FROM {table}")[0]
 
 
 def make_image(seed: int = 0, width: int = 96, height: int = 64) -> np.ndarray:

@@ -124,8 +124,7 @@ def _import_clip() -> tuple[Any, Any]:
         import torch
     except ImportError as exc:
         raise EmbedderUnavailableError(
-            f"the CLIP embedder needs torch and open_clip ({exc}); install the `clip` extra: "
-            "pip install 'artbandit[clip]', or use --embedder classic"
+            f"the CLIP embedder needs torch and open_clip, which are not installed ({exc})"
         ) from exc
     return torch, open_clip
 
@@ -162,8 +161,7 @@ class OpenClipEmbedder:
             )
         except (RuntimeError, OSError, ValueError, KeyError) as exc:
             raise EmbedderUnavailableError(
-                f"open_clip could not load {model!r} with weights {label!r}: {exc}; pass --clip-pretrained "
-                "with the path of a local checkpoint, or use --embedder classic"
+                f"open_clip could not load {model!r} with weights {label!r}: {exc}"
             ) from exc
         net.eval()
         self._model = net
@@ -299,7 +297,7 @@ def make_embedder(
     if not clip_installed():
         reason = "torch/open_clip are not installed (the `clip` extra)"
     elif not clip_weights_available(clip_model, clip_pretrained):
-        reason = f"no local weights for {clip_model}/{clip_pretrained} (pass --clip-pretrained with a checkpoint path)"
+        reason = f"no local weights for {clip_model}/{clip_pretrained}"
     else:
         try:
             embedder = OpenClipEmbedder(clip_model, clip_pretrained, device=device, batch_size=batch_size)

@@ -27,3 +27,11 @@ class EmbedderUnavailableError(VisionError):
 
 class InvalidParameterError(VisionError, ValueError):
     """A vision setting outside its allowed range."""
+
+
+class UnusableImageError(VisionError, ValueError):
+    """A still that decodes but cannot serve as artwork (black or blank)."""
+
+
+class NearDuplicateError(VisionError, ValueError):
+    """A still that nearly repeats an artwork its title already has."""

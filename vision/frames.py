@@ -84,7 +84,7 @@ def open_video(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     if codec in _NON_VIDEO_CODECS:
         problem = f"not a video (FFmpeg reads it as {codec!r} text)"
     elif count <= 1:
-        problem = "a single image, not a video; ingest it with `artbandit ingest stills`"
+        problem = "a single image, not a video; ingest it as a still"
     elif not fps > 0 or width <= 0 or height <= 0:
         problem = f"no usable video stream (fps={fps:g}, size={width}x{height})"
     if problem:

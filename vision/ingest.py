@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from artwork.errors import NotFoundError
+from artwork.errors import AlreadyExistsError, NotFoundError
 from artwork.images import content_id, encode_image, read_image_file, validate_image
 from artwork.records import Artwork
 from artwork.store import Store
 
 from vision.embed import Embedder, make_embedder
-from vision.errors import ImageDecodeError, InvalidParameterError
+from vision.errors import ImageDecodeError, InvalidParameterError, NearDuplicateError, UnusableImageError
 from vision.faces import FaceDetector
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
 from vision.quality import flag_relative_blur, measure_quality
@@ -308,3 +308,24 @@ def ingest_uploads(
 
 def _scaled(image: np.ndarray) -> np.ndarray:
     return resize_to_width(image, STILL_ANALYSIS_WIDTH)
+
+
+def ingest_still(store: Store, title_id: str, name: str, data: bytes, *,
+                 embedder: Embedder | None = None) -> Artwork:
+    """Score, embed, tag and store one uploaded still; the stored artwork, or why it was not.
+
+    Raises:
+        AlreadyExistsError: the same image is already an artwork.
+        NearDuplicateError: it nearly repeats an artwork the title already has.
+        UnusableImageError: it is black or blank.
+        InvalidImageError / ImageTooLargeError: it does not decode, or is over the limits.
+    """
+    report = ingest_uploads(store, title_id, [(name, data)], embedder=embedder)
+    if report.candidates:
+        return report.candidates[0]
+    if report.skipped:
+        raise AlreadyExistsError(f"{name}: the same image is already artwork {report.skipped[0]}")
+    if report.duplicates:
+        raise NearDuplicateError(f"{name}: a near-duplicate of an artwork this title already has")
+    kind = next((k for k, n in report.rejected.items() if n), "unusable")
+    raise UnusableImageError(f"{name}: a {kind} image, not usable as artwork")

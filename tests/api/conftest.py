@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
-from api.server_process import ServerProcess
+from api.web.app import create_app
+from api.demo.server_process import ServerProcess
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -6,6 +6,7 @@ import io
 import pytest
 
 from tests.api.conftest import AUTH
+from tests.conftest import count_rows
 
 WRONG = {"Authorization": "Bearer not-the-token"}
 
@@ -28,7 +29,7 @@ def _snapshot(app):
     titles = [(t.id, t.name) for t in store.list_titles()]
     arts = [(a.id, a.status, a.is_default) for t in store.list_titles()
             for a in store.list_artworks(t.id)]
-    return titles, arts, store.count_decisions(), store.count_rewards(), files
+    return titles, arts, store.count_decisions(), count_rows(store, "rewards"), files
 
 
 CASES = [
@@ -152,7 +153,7 @@ def _fill(value, seeded):
 
 
 def test_oversized_upload_uses_the_configured_limit(data_dir, jpeg_bytes):
-    from api.app import create_app
+    from api.web.app import create_app
     from tests.api.conftest import app_settings
 
     app = create_app(app_settings(data_dir, max_upload_bytes=2000))

@@ -12,6 +12,7 @@ import pytest
 from api.cli import build_parser, main
 from artwork.records import LoggedDecision, Reward
 from artwork.store import Store
+from tests.conftest import log_decisions
 
 
 @pytest.fixture
@@ -58,8 +59,9 @@ def test_init_title_and_artwork_flow(run, data_dir, tmp_path, jpeg_bytes):
     "args, message",
     [
         (("title", "add", "../x", "--name", "N"), "title id '../x' is not valid"),
-        (("artwork", "list", "nope"), "no title 'nope'"),
-        (("artwork", "set-status", "missing", "live"), "no artwork 'missing'"),
+        (("artwork", "list", "nope"), "no title 'nope'; `artbandit title list` shows the titles"),
+        (("artwork", "set-status", "missing", "live"),
+         "no artwork 'missing'; `artbandit artwork list TITLE` shows a title's artworks"),
         (("artwork", "add", "t1", "/does/not/exist.jpg"), "no such file"),
         (("log", "export", "out.txt"), "name the file .csv or .parquet"),
         (("log", "export", "out.csv", "--reward", "play"), "write it as KIND=NUMBER"),
@@ -87,10 +89,9 @@ def test_bad_image_via_cli_writes_nothing(run, data_dir, tmp_path, jpeg_bytes):
 def test_log_export(run, data_dir, tmp_path):
     run("title", "add", "t1", "--name", "One")
     store = Store.open(data_dir)
-    for i in range(5):
-        store.log_decision(LoggedDecision(f"e{i}", 10.0 + i, "u", "t1", {}, ("a", "b"),
-                                          (0.5, 0.5), "a", 0.5, "uniform", 0))
-    store.add_reward(Reward("e2", 11.0, "play"))
+    log_decisions(store, [LoggedDecision(f"e{i}", 10.0 + i, "u", "t1", {}, ("a", "b"),
+                                         (0.5, 0.5), "a", 0.5, "uniform", 0) for i in range(5)])
+    store.add_rewards([Reward("e2", 11.0, "play")])
     out = tmp_path / "log.parquet"
     code, text, _ = run("log", "export", str(out), "--window", "5", "--json")
     assert code == 0 and json.loads(text)["rows"] == 5

@@ -9,6 +9,7 @@ import requests
 
 from artwork.store import Store
 from tests.api.conftest import AUTH, LiveServer
+from tests.conftest import count_rows
 
 THREADS, PER_THREAD = 8, 40
 
@@ -57,7 +58,7 @@ def test_concurrent_decisions_and_feedback(two_workers, data_dir):
     logged = {d.event_id: d for d in store.decisions()}
     assert set(logged) == set(events)
     plays = len([i for i in range(PER_THREAD) if i % 3 == 0]) * THREADS
-    assert store.count_rewards() == len(events) + plays
+    assert count_rows(store, "rewards") == len(events) + plays
     for d in logged.values():
         assert len(d.pmf) == 10 and abs(math.fsum(d.pmf) - 1) < 1e-6
         assert min(d.pmf) > 0 and d.pmf[d.candidates.index(d.action)] == d.probability

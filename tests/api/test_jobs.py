@@ -4,19 +4,16 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from api.jobs import JobRunner
+from api.runtime.jobs import JobRunner
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "bigbuckbunny.mp4"
 
 
-class _Upload(io.BytesIO):
-    filename = "bbb.mp4"
-
-
 def test_jobs_queued_at_shutdown_are_failed_and_their_files_removed(store, data_dir):
     store.add_title("t1", "One")
-    runner = JobRunner(store, data_dir / "jobs", max_video_bytes=10_000_000)
-    jobs = [runner.submit_video("t1", _Upload(VIDEO.read_bytes()), max_candidates=2)
+    runner = JobRunner(store, data_dir / "jobs", max_upload_bytes=1_000_000,
+                       max_video_bytes=10_000_000)
+    jobs = [runner.submit_video("t1", io.BytesIO(VIDEO.read_bytes()), "bbb.mp4", max_candidates=2)
             for _ in range(3)]
     runner.close()
     states = [runner.get(j["id"])["status"] for j in jobs]

@@ -1,28 +1,34 @@
-"""The learner loop over the store: resumes, passes over bad records, and runs once per data dir."""
+"""The learner loop over the store: resumes, passes over bad records, runs once per data dir,
+and learns from the candidates as they were served."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
-from api.catalog import Catalog
-from api.learning import LearnerBusyError, LearnLoop
+from api.errors import LearnerBusyError
+from api.runtime.actions import to_action
+from api.runtime.catalog_cache import CatalogCache
+from api.runtime.engine import Engine
+from api.runtime.learning import LearnLoop, LoggedActions
 from artwork.records import LoggedDecision, Reward
-from bandit.baselines import EpsilonGreedyPolicy
-from bandit.rewards import RewardMapping
+from bandit.baselines import EpsilonGreedyPolicy, UniformPolicy
+from artwork.reward_mapping import RewardMapping
+from tests.conftest import log_decisions
 
 
 def _log(store, n: int, start: int = 0) -> None:
     store.add_title("t1", "One") if start == 0 else None
-    for i in range(start, start + n):
-        store.log_decision(LoggedDecision(
-            f"e{i:04d}", 10.0 + i, f"u{i % 3}", "t1",
-            {"features": {"device": "tv"}, "genre_affinity": {}, "title_genres": []},
-            ("a", "b"), (0.5, 0.5), "a" if i % 2 else "b", 0.5, "egreedy", 0))
+    log_decisions(store, [LoggedDecision(
+        f"e{i:04d}", 10.0 + i, f"u{i % 3}", "t1",
+        {"features": {"device": "tv"}, "genre_affinity": {}, "title_genres": []},
+        ("a", "b"), (0.5, 0.5), "a" if i % 2 else "b", 0.5, "egreedy", 0)
+        for i in range(start, start + n)])
 
 
 def _loop(store, data_dir, reward_of=None) -> LearnLoop:
-    return LearnLoop(store, Catalog(store), EpsilonGreedyPolicy(name="eg", seed=0),
-                     data_dir / "models", window=1.0, reward_of=reward_of or RewardMapping(),
-                     snapshot_every=7)
+    return LearnLoop(store, EpsilonGreedyPolicy(name="eg", seed=0), data_dir / "models",
+                     window=1.0, reward_of=reward_of or RewardMapping(), snapshot_every=7)
 
 
 def test_resumes_after_the_last_learned_event(store, data_dir):
@@ -54,3 +60,31 @@ def test_only_one_learner_per_data_directory(store, data_dir):
         _loop(store, data_dir)
     first.stop()
     _loop(store, data_dir).stop()  # free again once the first has stopped
+
+
+def test_the_learner_sees_the_candidates_as_they_were_served(store, jpeg_bytes):
+    store.add_title("t1", "One")
+    arts = store.add_artworks([{"title_id": "t1", "data": jpeg_bytes(i), "status": "live"}
+                               for i in range(2)])
+    cache = CatalogCache(store, ttl=0.0)
+    served = Engine(store, cache, lambda: UniformPolicy(seed=0)).decide("u1", ["t1"], {})[0]
+    before = cache.entry("t1").actions
+    store.set_default(arts[1].id)  # the catalog changes after the decision was served
+    assert cache.entry("t1").actions != before
+    pair = next(store.learning_pairs(0.0, RewardMapping(), now=time.time() + 1))
+    assert pair.decision.event_id == served.decision.event_id
+    item = LoggedActions(store, embed_dim=8).learning_item(pair)
+    assert item.actions == before and not any(a.is_default for a in item.actions)
+    assert item.decision.action_ids == pair.decision.candidates
+    assert item.context.user_id == "u1" and item.context.title_id == "t1"
+
+
+def test_a_decision_logged_without_descriptions_takes_the_catalog_as_it_is(store, jpeg_bytes):
+    store.add_title("t1", "One")
+    art = store.add_artworks([{"title_id": "t1", "data": jpeg_bytes(1), "status": "live"}])[0]
+    log_decisions(store, [LoggedDecision("e1", 1.0, "u1", "t1", {}, (art.id, "gone"), (0.5, 0.5),
+                                         art.id, 0.5, "uniform", 0)])
+    pair = next(store.learning_pairs(0.0, RewardMapping(), now=10.0))
+    item = LoggedActions(store, embed_dim=8).learning_item(pair)
+    assert item.actions[0] == to_action(art, 8)
+    assert item.actions[1].id == "gone" and not item.actions[1].features  # deleted since: bare

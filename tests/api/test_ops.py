@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from api.app import create_app
-from api.config import Config, ConfigError, load_config
-from api.openapi import openapi_document
+from api.web.app import create_app
+from api.config import Config, load_config
+from api.errors import ConfigError
+from api.web.openapi import openapi_document
 from tests.api.conftest import AUTH, app_settings
 
 
@@ -45,7 +46,7 @@ def test_metrics_show_the_journal_backlog(data_dir, jpeg_bytes):
     app = create_app(app_settings(data_dir, learn=False))
     client = app.test_client()
     store = app.extensions["artbandit"].store
-    store._ingester.stop()  # and no background ingest either
+    store.decision_log.ingester.stop()  # and no background ingest either
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
     r = client.post("/titles/t1/artworks", headers=AUTH,
                     data={"file": (io.BytesIO(jpeg_bytes(1)), "a.jpg")})
@@ -55,7 +56,7 @@ def test_metrics_show_the_journal_backlog(data_dir, jpeg_bytes):
         assert client.get(f"/artwork?user=u{i}&title=t1").status_code == 200
     text = client.get("/metrics").get_data(as_text=True)
     backlog = float(re.search(r"^artbandit_journal_backlog_bytes (\S+)$", text, re.M).group(1))
-    assert backlog == store._journal.size() > 0
+    assert backlog == store.decision_log.journal.size() > 0
     assert client.get("/stats?title=t1").get_json()["decisions"] == 3  # a reader ingests
     assert "artbandit_journal_backlog_bytes 0.0" in client.get("/metrics").get_data(as_text=True)
     app.extensions["artbandit"].close()

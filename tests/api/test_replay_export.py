@@ -9,6 +9,7 @@ import pytest
 from api.cli import main
 from artwork.records import LoggedDecision, Reward
 from artwork.store import Store
+from tests.conftest import log_decisions
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
@@ -20,13 +21,13 @@ def test_store_export_replays_without_a_mapping(data_dir, tmp_path, capsys, suff
     plays = 0
     for i in range(300):
         chosen = int(rng.integers(3))
-        store.log_decision(LoggedDecision(
+        log_decisions(store, [LoggedDecision(
             f"e{i:04d}", 100.0 + i, f"u{i % 20}", "t1",
             {"user_id": f"u{i % 20}", "title_id": "t1", "features": {"device": "tv"},
              "genre_affinity": {}, "title_genres": ["drama"]},
-            arts, (1 / 3, 1 / 3, 1 / 3), arts[chosen], 1 / 3, "uniform", 0))
+            arts, (1 / 3, 1 / 3, 1 / 3), arts[chosen], 1 / 3, "uniform", 0)])
         if rng.random() < (0.5 if chosen == 0 else 0.1):
-            store.add_reward(Reward(f"e{i:04d}", 101.0 + i, "play"))
+            store.add_rewards([Reward(f"e{i:04d}", 101.0 + i, "play")])
             plays += 1
     out = tmp_path / f"log.{suffix}"
     assert main(["--data-dir", str(data_dir), "log", "export", str(out), "--window", "60"]) == 0
@@ -49,11 +50,11 @@ def test_replay_with_the_store_knows_each_titles_default(data_dir, tmp_path, cap
     rewards = []
     for i in range(90):
         chosen = i % 3
-        store.log_decision(LoggedDecision(
+        log_decisions(store, [LoggedDecision(
             f"e{i:04d}", 100.0 + i, "u", "t1", {"features": {}}, tuple(arts),
-            (1 / 3, 1 / 3, 1 / 3), arts[chosen], 1 / 3, "uniform", 0))
+            (1 / 3, 1 / 3, 1 / 3), arts[chosen], 1 / 3, "uniform", 0)])
         if chosen == 2 and i % 2 == 0:
-            store.add_reward(Reward(f"e{i:04d}", 100.5 + i, "play"))
+            store.add_rewards([Reward(f"e{i:04d}", 100.5 + i, "play")])
         rewards.append(1.0 if chosen == 2 and i % 2 == 0 else 0.0)
     out = tmp_path / "log.parquet"
     main(["--data-dir", str(data_dir), "log", "export", str(out), "--window", "60"])

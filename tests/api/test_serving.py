@@ -34,7 +34,7 @@ def test_decision_is_logged_before_it_is_returned(client, app, catalog):
                          "model_version", "choices"}
     # On disk in this process's decision journal when the answer leaves.
     store = app.extensions["artbandit"].store
-    assert body["event_id"] in store._journal.path.read_text()
+    assert body["event_id"] in store.decision_log.journal.path.read_text()
     logged = store.get_decision(body["event_id"])
     assert logged.action == body["artwork_id"] and logged.probability == body["probability"]
     assert logged.context["features"] == {"device": "tv", "country": "FR", "hour": 21.0}
@@ -86,7 +86,7 @@ def test_feedback_single_batch_and_repeats(client, catalog):
 
 
 def test_no_more_live_artworks_than_the_floor_allows(data_dir, jpeg_bytes):
-    from api.app import create_app
+    from api.web.app import create_app
     from tests.api.conftest import app_settings
 
     app = create_app(app_settings(data_dir, floor=0.3))  # at most 3 live artworks per title

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from artwork.records import LoggedDecision, Reward
 from artwork.store import Store
+from tests.conftest import count_rows, log_decisions
 
 from .conftest import run_together
 
@@ -17,13 +18,14 @@ def _writer(data_dir: str, name: str, start: mp.Event) -> None:
     start.wait(10)
     for i in range(PER_WRITER):
         eid = f"{name}-{i}"
-        store.log_decision(LoggedDecision(
+        log_decisions(store, [LoggedDecision(
             eid, float(i), f"user-{i % 17}", "t1", {"features": {"writer": name}},
             ("a", "b"), (0.25, 0.75), "b", 0.75, "vw", 1,
-        ))
+        )])
         store.add_rewards([Reward(eid, i + 0.5, "impression"), Reward(eid, i + 0.6, "play")])
         if i % 3 == 0:
-            store.add_reward(Reward(eid, i + 0.7, "play"))  # a repeat: must not count twice
+            assert store.add_rewards([Reward(eid, i + 0.7, "play")]) == [False]  # a repeat
+    store.close_all()
 
 
 def test_two_processes_log_at_the_same_time(data_dir):
@@ -31,7 +33,8 @@ def test_two_processes_log_at_the_same_time(data_dir):
     run_together(_writer, ["A", "B"], data_dir)
     store = Store.open(data_dir)
     assert store.count_decisions() == 2 * PER_WRITER
-    assert store.count_rewards() == 2 * 2 * PER_WRITER
+    assert count_rows(store, "rewards") == 2 * 2 * PER_WRITER
+    assert count_rows(store, "plays") == 2 * PER_WRITER
     ids = {d.event_id for d in store.decisions()}
     assert ids == {f"{n}-{i}" for n in "AB" for i in range(PER_WRITER)}
 

@@ -10,15 +10,14 @@ import pytest
 from artwork.errors import InvalidRecordError
 from artwork.export import COLUMNS, export_log
 from artwork.records import Reward
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
 
 
 @pytest.fixture
-def logged(store, make_decision):
+def logged(store, make_decision, log_decisions):
     decisions = [make_decision(f"e{i}", 100.0 + i, chosen=i % 3, user=f"u{i % 4}")
                  for i in range(30)]
-    for d in decisions:
-        store.log_decision(d)
+    log_decisions(store, decisions)
     store.add_rewards([Reward(f"e{i}", 101.0 + i, "play") for i in range(0, 30, 4)])
     store.add_rewards([Reward(f"e{i}", 101.0 + i, "click") for i in range(1, 30, 5)])
     expected = {i: 1.0 if i % 4 == 0 else 0.0 for i in range(30)}

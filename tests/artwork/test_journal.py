@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from artwork import decisions as decisions_mod
 from artwork import journal as journal_mod
 from artwork.errors import JournalError, NotFoundError
 from artwork.journal import JOURNAL_DIR, JournalWriter, journal_sizes
 from artwork.records import LoggedDecision, Reward
 from artwork.store import Store
+from tests.conftest import count_rows
 
 from .conftest import run_together
 
@@ -64,9 +66,9 @@ def test_a_bad_decision_is_refused_before_anything_is_appended(store, data_dir):
 
 
 def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_dir):
-    store._ingester.stop()  # ingested by hand below
+    store.decision_log.ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i}", float(i)) for i in range(10)])
-    assert store.journal_backlog() == store._journal.size() > 0
+    assert store.journal_backlog() == store.decision_log.journal.size() > 0
     assert store.ingest_journal() == 10
     assert store.journal_backlog() == 0
     assert store.ingest_journal() == 0
@@ -76,29 +78,55 @@ def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_d
     assert journal_sizes(_journal_dir(data_dir)) == {}
     reopened = Store.open(data_dir)
     assert reopened.count_decisions() == 10
-    assert reopened.db.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+    assert count_rows(reopened, "journal") == 0
 
 
 def test_a_line_no_writer_would_write_is_skipped_and_the_rest_ingested(store, data_dir, caplog):
-    store._ingester.stop()  # ingested by hand below
+    store.decision_log.ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision("e1")])
-    with open(store._journal.path, "ab") as f:
+    columns = ["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None]
+    no_user = columns[:2] + [None] + columns[3:]  # a column the table needs, left null
+    nested = columns[:4] + [{"a": 1}] + columns[5:]  # a value no column holds
+    with open(store.decision_log.journal.path, "ab") as f:
         f.write(b'["too", "short"]\n{"not": "a row"}\nnot json at all\n')
+        f.write(json.dumps(no_user).encode() + b"\n" + json.dumps(nested).encode() + b"\n")
     store.journal_decisions([_decision("e2")])
-    with caplog.at_level(logging.ERROR, logger="artwork.store"):
+    with caplog.at_level(logging.ERROR, logger="artwork.decisions"):
         assert store.ingest_journal() == 2
-    assert caplog.text.count("skipping an unreadable line") == 3
+    assert caplog.text.count("skipping an unreadable line") == 5
     caplog.clear()  # the errors were the point
     assert [d.event_id for d in store.decisions()] == ["e1", "e2"]
 
 
 def test_a_backlog_is_ingested_in_bounded_steps(store, monkeypatch):
     monkeypatch.setattr(journal_mod, "READ_CHUNK", 512)
-    monkeypatch.setattr("artwork.store.READ_CHUNK", 512)
-    store._ingester.stop()  # ingested by hand below
+    monkeypatch.setattr("artwork.decisions.READ_CHUNK", 512)
+    store.decision_log.ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i:04d}", float(i)) for i in range(200)])
     assert store.ingest_journal() == 200
     assert [d.event_id for d in store.decisions()] == [f"e{i:04d}" for i in range(200)]
+
+
+def test_lines_appended_just_before_a_writer_exits_are_kept(store, data_dir, monkeypatch):
+    store.decision_log.ingester.stop()  # ingested by hand below
+    other = Store.open(data_dir)  # another process's writer
+    other.decision_log.ingester.stop()
+    other.journal_decisions([_decision("e1")])
+    assert store.ingest_journal() == 1
+    others_file = other.decision_log.journal.path
+    real_writer_gone = decisions_mod.writer_gone
+
+    def exits_meanwhile(path: Path) -> bool:
+        # While an ingest runs, the other writer appends once more and exits.
+        if path == others_file and other.decision_log.journal.path is not None:
+            other.journal_decisions([_decision("e2", 2.0)])
+            other.decision_log.journal.close()
+        return real_writer_gone(path)
+
+    monkeypatch.setattr(decisions_mod, "writer_gone", exits_meanwhile)
+    store.ingest_journal()
+    assert [d.event_id for d in store.decisions()] == ["e1", "e2"]
+    assert journal_sizes(_journal_dir(data_dir)) == {}
 
 
 def test_a_full_journal_file_is_closed_and_removed_once_ingested(store, data_dir, monkeypatch):
@@ -106,11 +134,11 @@ def test_a_full_journal_file_is_closed_and_removed_once_ingested(store, data_dir
     first = None
     for i in range(40):
         store.journal_decisions([_decision(f"e{i:03d}", float(i))])
-        first = first or store._journal.path
-    assert store._journal.path != first  # rotated
+        first = first or store.decision_log.journal.path
+    assert store.decision_log.journal.path != first  # rotated
     assert store.count_decisions() == 40
     # Only the file still being written is left.
-    assert list(journal_sizes(_journal_dir(data_dir))) == [store._journal.path.name]
+    assert list(journal_sizes(_journal_dir(data_dir))) == [store.decision_log.journal.path.name]
     assert not first.exists()
 
 
@@ -120,7 +148,7 @@ def test_the_background_thread_ingests_without_any_reader(store, data_dir):
     with Store.open(data_dir) as raw:
         while time.monotonic() < deadline:
             # Counting through SQL directly: the store's readers would ingest themselves.
-            if raw.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1:
+            if count_rows(raw, "decisions") == 1:
                 break
             time.sleep(0.05)
         else:
@@ -145,7 +173,7 @@ def test_processes_journaling_and_ingesting_at_once_lose_and_repeat_nothing(data
     store = Store.open(data_dir)
     ids = [d.event_id for d in store.decisions()]
     assert len(ids) == len(set(ids)) == 3 * PER_WRITER
-    assert store.count_rewards() == 3 * (PER_WRITER // 50)
+    assert count_rows(store, "rewards") == 3 * (PER_WRITER // 50)
     assert journal_sizes(_journal_dir(data_dir)) == {}
 
 
@@ -153,7 +181,7 @@ def _journal_then_hang(data_dir: str, ready) -> None:
     store = Store.open(Path(data_dir))
     store.journal_decisions([_decision(f"k{i}", float(i)) for i in range(25)])
     # A record cut short, as a writer killed in the middle of an append leaves it.
-    path = store._journal.path
+    path = store.decision_log.journal.path
     with open(path, "ab") as f:
         f.write(b'["k-torn", 1.0, "u1"')
     ready.set()
@@ -172,7 +200,7 @@ def test_a_killed_writers_lines_are_kept_and_its_torn_tail_dropped(data_dir, cap
     assert len(journal_sizes(_journal_dir(data_dir))) == 1
     os.kill(proc.pid, signal.SIGKILL)
     proc.join(10)
-    with caplog.at_level(logging.WARNING, logger="artwork.store"):
+    with caplog.at_level(logging.WARNING, logger="artwork.decisions"):
         assert store.ingest_journal() == 0
     assert "incomplete record" in caplog.text
     assert journal_sizes(_journal_dir(data_dir)) == {}
@@ -215,11 +243,11 @@ def test_a_forked_child_writes_a_file_of_its_own(store, data_dir):
     if pid == 0:  # the child: journal one decision and leave at once
         try:
             store.journal_decisions([_decision("child")])
-            code = 0 if store._journal.path.name.startswith(f"{os.getpid()}-") else 1
+            code = 0 if store.decision_log.journal.path.name.startswith(f"{os.getpid()}-") else 1
         except BaseException:
             code = 2
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert {d.event_id for d in store.decisions()} == {"parent", "child"}
-    assert list(journal_sizes(_journal_dir(data_dir))) == [store._journal.path.name]
+    assert list(journal_sizes(_journal_dir(data_dir))) == [store.decision_log.journal.path.name]

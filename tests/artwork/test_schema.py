@@ -1,14 +1,18 @@
 """A data directory written by the previous schema version opens in this one."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 import sqlite_utils
 
 from artwork.errors import SchemaError
-from artwork.schema import LATEST, migrate, schema_version
+from artwork.journal import JOURNAL_DIR
+from artwork.records import LoggedDecision
+from artwork.schema import LATEST, migrate
 from artwork.store import DB_NAME, Store
+from artwork.reward_mapping import RewardMapping
 
 
 def _write_v1(data_dir, image: bytes) -> None:
@@ -36,16 +40,18 @@ def _write_v1(data_dir, image: bytes) -> None:
 def test_previous_version_opens_and_keeps_everything(data_dir, jpeg_bytes):
     _write_v1(data_dir, jpeg_bytes(1))
     store = Store.open(data_dir)
-    assert schema_version(store.db) == LATEST
+    assert store.db.version() == LATEST
     art = store.get_artwork("ab12")
     assert (art.status, art.is_default, art.shot, art.frame_index) == ("live", True, None, None)
     assert art.quality == {"sharpness": 0.5} and art.tags == ("dark",)
     assert store.get_title("old").genres == ("drama",)
     assert store.get_decision("e-old").action == "ab12"
-    assert [r.kind for r in store.rewards_for("e-old")] == ["play"]
+    assert store.get_decision("e-old").action_keys == ()
+    pairs = store.learning_pairs(60, RewardMapping(), now=1000)
+    assert [(p.decision.event_id, dict(p.kinds)) for p in pairs] == [("e-old", {"play": None})]
     # plays logged before version 3 still shape the user's genre affinity
     assert store.genre_affinity("u") == {"drama": 1.0}
-    indexes = {r[0] for r in store.db.execute(
+    indexes = {r[0] for r in store.db.read(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'")}
     assert "idx_decisions_user_id" not in indexes and "idx_decisions_timestamp_event_id" in indexes
     # the new columns work on the upgraded file
@@ -54,6 +60,41 @@ def test_previous_version_opens_and_keeps_everything(data_dir, jpeg_bytes):
     backup = data_dir / f"{DB_NAME}.pre-migration.bak"
     with sqlite3.connect(backup) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def _write_v3(data_dir) -> None:
+    """A store as version 3 left it: a decision in the table, one in an exited writer's journal."""
+    data_dir.mkdir(parents=True)
+    db = sqlite_utils.Database(sqlite3.connect(data_dir / DB_NAME, isolation_level=None))
+    assert migrate(db, target=3) == 3
+    db["decisions"].insert({
+        "event_id": "in-table", "timestamp": 10.0, "user_id": "u", "title_id": "t",
+        "context": "{}", "candidates": '["a","b"]', "pmf": "[0.5,0.5]", "action": "b",
+        "probability": 0.5, "policy": "uniform", "model_version": 0,
+    })
+    db.conn.close()
+    # Version 3 journaled decisions as lines of 11 columns, without action keys.
+    line = ["in-journal", 11.0, "u", "t", '{"features":{}}', '["a","b"]', "[0.25,0.75]", "a",
+            0.25, "vw", 2]
+    (data_dir / JOURNAL_DIR).mkdir()
+    (data_dir / JOURNAL_DIR / "4242-0badc0de.jsonl").write_text(json.dumps(line) + "\n")
+
+
+def test_version_3_decisions_read_back_without_action_keys(data_dir):
+    _write_v3(data_dir)
+    store = Store.open(data_dir)
+    assert store.db.version() == LATEST == 4
+    old = {d.event_id: d for d in store.decisions()}  # ingests the old journal line too
+    assert set(old) == {"in-table", "in-journal"}
+    assert old["in-journal"].pmf == (0.25, 0.75) and old["in-journal"].model_version == 2
+    assert all(d.action_keys == () for d in old.values())
+    assert not (data_dir / JOURNAL_DIR / "4242-0badc0de.jsonl").exists()  # ingested, removed
+    # New decisions log their action keys beside the old ones.
+    new = LoggedDecision(
+        "new", 12.0, "u", "t", {}, ("a", "b"), (0.5, 0.5), "a", 0.5, "vw", 3, ("ka", "kb"))
+    store.journal_decisions([new])
+    assert store.get_decision("new") == new
+    assert [d.action_keys for d in store.decisions()] == [(), (), ("ka", "kb")]
 
 
 def test_newer_schema_is_refused(data_dir):

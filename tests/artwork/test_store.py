@@ -7,7 +7,8 @@ import pytest
 from artwork.errors import AlreadyExistsError, InvalidRecordError, NotFoundError
 from artwork.records import LoggedDecision, Reward, Title
 from artwork.store import Store
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
+from tests.conftest import count_rows
 
 
 def test_title_round_trip(store, data_dir):
@@ -73,15 +74,28 @@ def test_status_and_default(store, jpeg_bytes):
         store.set_status("missing", "live")
 
 
-def test_decision_and_reward_round_trip(store, make_decision):
+def test_decision_and_reward_round_trip(store, make_decision, log_decisions):
     d = make_decision("e1", 100.0)
-    store.log_decision(d)
+    log_decisions(store, [d])
     assert store.get_decision("e1") == d
     assert isinstance(store.get_decision("e1"), LoggedDecision)
     r = Reward("e1", 101.5, "click", 2.0)
-    assert store.add_reward(r) is True
-    assert store.rewards_for("e1") == [r]
+    assert store.add_rewards([r]) == [True]
+    [pair] = store.learning_pairs(60, RewardMapping(), now=1000)
+    assert (pair.decision, dict(pair.kinds)) == (d, {"click": 2.0})
     assert list(store.decisions()) == [d]
+
+
+def test_a_repeated_event_id_keeps_the_first_decision(store, make_decision, caplog):
+    store.decision_log.ingester.stop()  # ingested by hand below
+    first = make_decision("e1", 100.0, chosen=0)
+    store.journal_decisions([first, make_decision("e1", 200.0, chosen=2)])
+    assert store.ingest_journal() == 1
+    assert "1 journaled decision(s)" in caplog.text and "the first was kept" in caplog.text
+    store.journal_decisions([make_decision("e1", 300.0, chosen=1)])
+    assert store.ingest_journal() == 0
+    assert store.get_decision("e1") == first
+    assert store.count_decisions() == 1
 
 
 @pytest.mark.parametrize(
@@ -92,6 +106,7 @@ def test_decision_and_reward_round_trip(store, make_decision):
         (dict(candidates=("a1", "a1", "a3")), "names a candidate twice"),
         (dict(candidates=(), pmf=(), chosen=0), "no candidates"),
         (dict(pmf=(0.5, 0.5)), "2 probabilities for 3 candidates"),
+        (dict(action_keys=("k1", "k2")), "2 action keys for 3 candidates"),
     ],
 )
 def test_inconsistent_decisions_are_refused(store, make_decision, change, message):
@@ -100,31 +115,35 @@ def test_inconsistent_decisions_are_refused(store, make_decision, change, messag
     else:
         d = make_decision("bad", 1.0, **change)
     with pytest.raises(InvalidRecordError, match=message):
-        store.log_decision(d)
+        store.journal_decisions([make_decision("good", 1.0), d])
+    assert store.journal_backlog() == 0  # nothing appended, not even the good one
     assert store.count_decisions() == 0
 
 
-def test_feedback_is_idempotent_and_checked(store, make_decision):
-    store.log_decision(make_decision("e1", 100.0))
+def test_feedback_is_idempotent_and_checked(store, make_decision, log_decisions):
+    log_decisions(store, [make_decision("e1", 100.0)])
     assert store.add_rewards([Reward("e1", 101, "play"), Reward("e1", 102, "play")]) == [True, False]
-    assert store.add_reward(Reward("e1", 103, "play")) is False
-    assert store.count_rewards() == 1
-    with pytest.raises(NotFoundError, match="no decision with event id 'nope'"):
-        store.add_rewards([Reward("e1", 101, "click"), Reward("nope", 101, "play")])
+    assert store.add_rewards([Reward("e1", 103, "play")]) == [False]
+    assert count_rows(store, "rewards") == count_rows(store, "plays") == 1
+    with pytest.raises(NotFoundError, match=r"^no decision with event id 'nope' \(and 1 more\)$"):
+        store.add_rewards([Reward("e1", 101, "click"), Reward("nope", 101, "play"),
+                           Reward("nope2", 101, "play")])
     with pytest.raises(InvalidRecordError, match="kind 'like'"):
-        store.add_reward(Reward("e1", 101, "like"))
+        store.add_rewards([Reward("e1", 101, "like")])
     with pytest.raises(InvalidRecordError, match="finite"):
-        store.add_reward(Reward("e1", 101, "play", float("nan")))
-    assert store.count_rewards() == 1  # the refused batch wrote nothing
+        store.add_rewards([Reward("e1", 101, "play", float("nan"))])
+    assert count_rows(store, "rewards") == 1  # the refused batches wrote nothing
+    [pair] = store.learning_pairs(60, RewardMapping(), now=1000)
+    assert dict(pair.kinds) == {"play": None}  # the first play's, kept
 
 
-def test_reward_join_window_duplicates_and_missing(store, make_decision):
+def test_reward_join_window_duplicates_and_missing(store, make_decision, log_decisions):
     reward_of = RewardMapping()
-    store.log_decision(make_decision("played", 100.0))
-    store.log_decision(make_decision("late", 110.0))
-    store.log_decision(make_decision("clicked", 120.0))
-    store.log_decision(make_decision("silent", 130.0))
-    store.log_decision(make_decision("open", 990.0))  # window not closed yet at now=1000
+    log_decisions(store, [
+        make_decision("played", 100.0), make_decision("late", 110.0),
+        make_decision("clicked", 120.0), make_decision("silent", 130.0),
+        make_decision("open", 990.0),  # window not closed yet at now=1000
+    ])
     store.add_rewards([
         Reward("played", 101, "impression"), Reward("played", 150, "click"),
         Reward("played", 160, "play"), Reward("played", 170, "play"),  # duplicate ignored
@@ -150,9 +169,8 @@ def test_reward_join_window_duplicates_and_missing(store, make_decision):
     assert wide == {"played": 1.0, "late": 1.0, "clicked": 0.25, "silent": 0.0, "open": 0.0}
 
 
-def test_reward_join_pages_through_many_decisions(store, make_decision):
-    for i in range(4500):
-        store.log_decision(make_decision(f"e{i:05d}", 1000.0 + i // 3))
+def test_reward_join_pages_through_many_decisions(store, make_decision, log_decisions):
+    log_decisions(store, [make_decision(f"e{i:05d}", 1000.0 + i // 3) for i in range(4500)])
     store.add_rewards([Reward(f"e{i:05d}", 1000.0 + i // 3, "play") for i in range(0, 4500, 7)])
     pairs = list(store.learning_pairs(10, RewardMapping(), now=10_000))
     assert len(pairs) == 4500
@@ -160,12 +178,12 @@ def test_reward_join_pages_through_many_decisions(store, make_decision):
     assert len({p.decision.event_id for p in pairs}) == 4500
 
 
-def test_genre_affinity_and_stats(store, make_decision, jpeg_bytes):
+def test_genre_affinity_and_stats(store, make_decision, log_decisions):
     store.add_title("t1", "One", ["drama"])
     store.add_title("t2", "Two", ["drama", "comedy"])
-    store.log_decision(make_decision("e1", 1.0, title="t1"))
-    store.log_decision(make_decision("e2", 2.0, title="t2"))
-    store.log_decision(make_decision("e3", 3.0, title="t2", user="other"))
+    log_decisions(store, [make_decision("e1", 1.0, title="t1"),
+                          make_decision("e2", 2.0, title="t2"),
+                          make_decision("e3", 3.0, title="t2", user="other")])
     store.add_rewards([Reward("e1", 2, "play"), Reward("e2", 3, "play"), Reward("e3", 4, "play")])
     assert store.genre_affinity("u1") == pytest.approx({"comedy": 1 / 3, "drama": 2 / 3})
     assert store.genre_affinity("stranger") == {}

@@ -6,11 +6,11 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from artwork.reward_mapping import RewardMapping
 from bandit import (
     DefaultArtworkPolicy,
     EpsilonGreedyPolicy,
     Policy,
-    RewardMapping,
     ThompsonPolicy,
     UniformPolicy,
     VWPolicy,

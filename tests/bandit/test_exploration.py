@@ -1,13 +1,12 @@
-"""Probability floor, seeded sampling, candidate checks and event ids."""
+"""Probability floor, seeded sampling and candidate checks."""
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
 
-from bandit import Action, InvalidPolicyError, apply_floor, check_candidates, new_event_id, sample_index
+from bandit import Action, InvalidPolicyError, apply_floor, check_candidates, sample_index
 from bandit.exploration import check_floor
 
 
@@ -57,26 +56,3 @@ def test_sampling_same_seed_same_draws():
 def test_check_candidates_returns_a_tuple():
     actions = [Action("a"), Action("b")]
     assert check_candidates(actions) == tuple(actions)
-
-
-def test_event_ids_are_unique_hex():
-    ids = {new_event_id() for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
-
-
-def test_a_forked_child_draws_event_ids_of_its_own():
-    new_event_id()  # the parent's pool now holds bytes a child would inherit
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(write, ",".join(new_event_id() for _ in range(50)).encode())
-        os._exit(0)
-    os.close(write)
-    parent = {new_event_id() for _ in range(50)}
-    with os.fdopen(read) as f:
-        child = set(f.read().split(","))
-    os.waitpid(pid, 0)
-    assert len(child) == 50 and not parent & child
-    # the random parts differ too, not only the milliseconds
-    assert not {i[13:] for i in parent} & {i[13:] for i in child}

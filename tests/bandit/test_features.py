@@ -5,7 +5,7 @@ import pytest
 import vowpalwabbit
 
 from bandit import Action, Context, FeatureSpace, InvalidFeatureError, InvalidPolicyError, escape
-from bandit.features import cost_of, label_prefix
+from bandit.features import label_prefix, with_label
 
 
 @pytest.fixture(scope="module")
@@ -13,6 +13,11 @@ def workspace():
     ws = vowpalwabbit.Workspace(arg_list=["--cb_explore_adf", "--quiet"])
     yield ws
     ws.finish()
+
+
+def _example(space, context, actions):
+    """The unlabelled example text: the shared line, then one line per action."""
+    return [space.shared_line(context)] + [space.action_line(a) for a in actions]
 
 
 def _feature_counts(workspace, lines):
@@ -52,8 +57,8 @@ def test_hostile_ids_and_features_parse_to_the_same_shape_as_plain_ones(workspac
     )
     plain_act = Action("art1", {"face": 0.5}, ("smile",), (0.1, 0.2))
     hostile_act = Action("art 1|:", {"fa ce:x": 0.5}, ("big smile|x",), (0.1, 0.2))
-    plain = _feature_counts(workspace, space.lines(plain_ctx, [plain_act, plain_act]))
-    hostile = _feature_counts(workspace, space.lines(hostile_ctx, [hostile_act, hostile_act]))
+    plain = _feature_counts(workspace, _example(space, plain_ctx, [plain_act, plain_act]))
+    hostile = _feature_counts(workspace, _example(space, hostile_ctx, [hostile_act, hostile_act]))
     assert hostile == plain
     assert plain[1] == {"a": 4, "i": 1}  # face, tag, two embedding values; artwork id
 
@@ -62,7 +67,7 @@ def test_lines_layout_and_label():
     space = FeatureSpace()
     ctx = Context("u1", "t1", {"device": "mobile", "hour": 23, "row": 2}, {"drama": 0.8, "comedy": 0.2}, ("drama",))
     actions = [Action("a1", {"face": 0.9}, is_default=True), Action("a2", {"dark": 0.4})]
-    lines = space.lines(ctx, actions, label=(1, cost_of(1.0), 0.25))
+    lines = with_label(_example(space, ctx, actions), 1, 1.0, 0.25)
     assert lines[0].startswith("shared |user ")
     assert "device=mobile" in lines[0] and "daypart=night" in lines[0] and "row:2" in lines[0]
     assert "affinity_drama:0.3" in lines[0] and "affinity_comedy:-0.3" in lines[0]
@@ -84,7 +89,7 @@ def test_lines_layout_and_label():
 )
 def test_bad_feature_values_raise(context, action):
     with pytest.raises(InvalidFeatureError, match="feature"):
-        FeatureSpace().lines(context, [action])
+        _example(FeatureSpace(), context, [action])
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ LEARNER_SCRIPT = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from bandit import Learner, LearningItem, RewardMapping, SnapshotStore, UniformPolicy, VWPolicy
+    from artwork.reward_mapping import RewardMapping
+    from bandit import Learner, LearningItem, SnapshotStore, UniformPolicy, VWPolicy
     from simulator.world import World, WorldConfig
 
     snap_dir, total, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

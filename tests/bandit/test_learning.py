@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandit import DefaultArtworkPolicy, RewardMapping, UniformPolicy, VWPolicy
+from artwork.reward_mapping import RewardMapping
+from bandit import DefaultArtworkPolicy, UniformPolicy, VWPolicy
 from simulator.world import World, WorldConfig
 
 

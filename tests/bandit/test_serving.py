@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from bandit import Learner, RewardMapping, ServingModel, SnapshotStore, VWPolicy, VWSettings
+from artwork.reward_mapping import RewardMapping
+from bandit import Learner, ServingModel, SnapshotStore, VWPolicy, VWSettings
 
 
 def _factory():

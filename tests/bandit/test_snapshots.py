@@ -49,7 +49,7 @@ def test_damaged_newest_falls_back_to_the_previous(tmp_path, caplog):
 
 
 def test_no_snapshot_yet(tmp_path):
-    with pytest.raises(SnapshotError, match="no snapshots of 'vw'.*run the learner first"):
+    with pytest.raises(SnapshotError, match="no snapshots of 'vw'"):
         SnapshotStore(tmp_path, "vw").read()
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from vowpalwabbit.pyvw import pylibvw
 
-from bandit import RewardMapping, VWPolicy, VWSettings
+from artwork.reward_mapping import RewardMapping
+from bandit import VWPolicy, VWSettings
 from bandit import vw_policy
 
 from .conftest import FLOOR, POLICY_FACTORIES

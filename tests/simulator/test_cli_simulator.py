@@ -5,7 +5,7 @@ import csv
 import json
 
 from api.cli import main
-from simulator.logs import write_log
+from simulator.log_files import write_log
 
 from tests.simulator.conftest import write_export_csv
 
@@ -52,6 +52,17 @@ def test_replay_malformed_log_exits_2_naming_column_and_row(tmp_path, export_row
     assert main(["replay", str(path), "--policy", "uniform", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("artbandit: error: column 'probability', row 5: propensity 0.0 is outside (0, 1]")
+
+
+def test_replay_of_a_foreign_log_says_which_flag_maps_a_missing_column(tmp_path, capsys):
+    path = tmp_path / "foreign.csv"
+    path.write_text("arm,p\nA,0.5\n")
+    assert main(["replay", str(path), "--action-col", "arm", "--propensity-col", "p",
+                 "--policy", "uniform", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "column 'reward' (reward) not found in foreign.csv" in err
+    assert err.rstrip().endswith("map the column with --reward-col NAME")
 
 
 def test_replay_bad_spec_and_estimator_exit_2(tmp_path, export_rows, capsys):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bandit.baselines import DefaultArtworkPolicy, EpsilonGreedyPolicy, UniformPolicy
-from simulator.errors import ExternalPolicyError, PolicySpecError
+from simulator.errors import ExternalPolicyError, InvalidLogError
 from simulator.estimators import IPS, Replay, SelfNormalizedIPS
 from simulator.evaluation import evaluate_policies, external_pmf, policy_pmf, replay_learning
 from simulator.specs import parse_policy_specs
@@ -97,5 +97,5 @@ def test_logged_policy_needs_a_pmf(world_log):
     from simulator.logs import LoggedFeedback
     bare = LoggedFeedback(action=log.action, reward=log.reward, pscore=log.pscore, candidates=log.candidates,
                           action_names=log.action_names)
-    with pytest.raises(PolicySpecError, match="needs a log with a pmf column"):
+    with pytest.raises(InvalidLogError, match="needs a log with a pmf column"):
         evaluate_policies(bare, parse_policy_specs(["logged"]), [IPS()])

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from simulator.errors import InvalidLogError, LogFormatError, MissingColumnError
-from simulator.logs import ColumnMapping, LoggedFeedback, read_log, write_log
+from simulator.log_files import read_log, write_log
+from simulator.logs import ColumnMapping, LoggedFeedback
 
 from tests.simulator.conftest import EXPORT_HEADER, export_row, write_export_csv
 
@@ -124,22 +125,25 @@ def test_malformed_export_names_column_and_row(tmp_path, export_rows, change, co
     assert message in str(err.value)
 
 
-def test_missing_column_names_it_and_the_flag(tmp_path):
+def test_missing_column_names_it_and_its_role(tmp_path):
     path = _foreign(tmp_path, [["a", 1, 0.5]], ["arm", "r", "p"])
-    with pytest.raises(MissingColumnError, match=r"column 'reward' \(reward\) not found in foreign.csv .*--reward-col"):
+    with pytest.raises(MissingColumnError, match=r"column 'reward' \(reward\) not found in foreign.csv") as err:
         read_log(path, ColumnMapping(action="arm", propensity="p", candidates=None))
-    with pytest.raises(MissingColumnError, match="context pattern 'user_\\*' matches no column"):
+    assert err.value.role == "reward"
+    with pytest.raises(MissingColumnError, match="context pattern 'user_\\*' matches no column") as err:
         read_log(path, ColumnMapping(action="arm", reward="r", propensity="p", candidates=None, context="user_*"))
+    assert err.value.role == "context"
 
 
 def test_mapping_needs_a_propensity_or_pmf():
-    with pytest.raises(InvalidLogError, match="--propensity-col"):
+    with pytest.raises(MissingColumnError, match="neither a propensity nor a pmf column") as err:
         ColumnMapping(propensity=None, pmf=None)
+    assert err.value.role == "pscore"
 
 
 def test_unknown_format_and_missing_file(tmp_path):
     (tmp_path / "log.json").write_text("{}")
-    with pytest.raises(LogFormatError, match="--format csv\\|parquet"):
+    with pytest.raises(LogFormatError, match="cannot tell the format from the suffix '.json'"):
         read_log(tmp_path / "log.json")
     with pytest.raises(LogFormatError, match="no such file"):
         read_log(tmp_path / "absent.csv")

@@ -5,8 +5,8 @@ import pytest
 
 from bandit.baselines import DefaultArtworkPolicy, EpsilonGreedyPolicy, ThompsonPolicy, UniformPolicy
 from bandit.vw_policy import VWPolicy
-from simulator.errors import PolicySpecError
-from simulator.specs import parse_policy_spec, parse_policy_specs
+from bandit.errors import PolicySpecError
+from simulator.specs import parse_policy_spec, parse_policy_specs, probability_file
 
 
 @pytest.mark.parametrize("text, cls, attrs", [
@@ -43,7 +43,7 @@ def test_vw_specs(text, exploration, extra):
 
 def test_file_and_logged_specs():
     spec = parse_policy_spec("file:probs.csv")
-    assert spec.kind == "file" and str(spec.path) == "probs.csv" and not spec.learns
+    assert spec.kind == "file" and str(probability_file(spec)) == "probs.csv" and not spec.learns
     assert parse_policy_spec("logged").kind == "logged"
 
 
@@ -56,7 +56,7 @@ def test_file_and_logged_specs():
     ("vw:squarecb,colour=red", "unknown parameter 'colour' for vw"),
     ("uniform:0.3", "uniform takes no bare parameter"),
     ("thompson:2.5", "grid='2.5' is not an integer"),
-    ("file:", "name the probability file"),
+    ("file:", "file needs its path"),
     ("egreedy:0.1,", "empty parameter"),
 ])
 def test_bad_specs(text, message):
@@ -67,5 +67,5 @@ def test_bad_specs(text, message):
 def test_duplicate_and_missing_specs():
     with pytest.raises(PolicySpecError, match="given twice"):
         parse_policy_specs(["uniform", "uniform"])
-    with pytest.raises(PolicySpecError, match="no policy to evaluate"):
+    with pytest.raises(PolicySpecError, match="no policy given"):
         parse_policy_specs([])

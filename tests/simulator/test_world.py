@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from bandit import Action, Context
-from simulator.world import NIGHT_HOURS, World, WorldConfig, WorldError
+from simulator.errors import WorldError
+from simulator.world import NIGHT_HOURS, World, WorldConfig
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_given_traits_replace_the_drawn_ones():
     import numpy as np
     import pytest
 
-    from simulator.world import TRAITS, World, WorldConfig, WorldError
+    from simulator.world import TRAITS, World, WorldConfig
 
     cfg = WorldConfig(n_users=50, n_titles=2, artworks_per_title=3, seed=4)
     traits = np.zeros((2, 3, len(TRAITS)))

@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from api.app import create_app
+from api.web.app import create_app
 from artwork.images import encode_image
 from artwork.records import Artwork, LoggedDecision, Reward
 from artwork.store import Store
 from tests.api.conftest import TOKEN, app_settings
-from tests.conftest import make_image
+from tests.conftest import log_decisions, make_image
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -33,7 +33,7 @@ def studio_app(data_dir):
     """The app with a fresh data directory."""
     application = create_app(app_settings(data_dir))
     yield application
-    application.extensions["artbandit_studio"]["runs"].close()
+    application.extensions["artbandit"].replays.close()
     application.extensions["artbandit"].close()
 
 
@@ -99,7 +99,7 @@ def log_traffic(store: Store, title_id: str, world: World, n_rounds: int, rng: n
         if rng.random() < world.take[(device, candidates[k])]:
             rewards.append(Reward(event, start + i * 1e-3 + 0.1, "play"))
             plays += 1
-    store.log_decisions(decisions)
+    log_decisions(store, decisions)
     if rewards:
         store.add_rewards(rewards)
     return plays

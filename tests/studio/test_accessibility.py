@@ -10,7 +10,7 @@ import pytest
 
 from tests.studio.conftest import World, add_artwork, log_traffic
 
-CSS = Path(__file__).resolve().parents[2] / "api" / "static" / "studio.css"
+CSS = Path(__file__).resolve().parents[2] / "api" / "studio" / "static" / "studio.css"
 
 
 class _Form(HTMLParser):

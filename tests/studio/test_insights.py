@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from api.studio_data import load_feedback
 from artwork.records import Artwork
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
 from simulator.errors import InvalidEstimatorError
 from simulator.insights import artwork_attributes, context_segments, creative_insights
+from simulator.store_log import load_store_log
 
 from tests.studio.conftest import World, add_artwork, log_traffic
 
@@ -34,7 +34,7 @@ def title_log(store):
     )
     log_traffic(store, "T", world, 4000, np.random.default_rng(7),
                 affinity=lambda d: {"drama": 0.7, "comedy": 0.3} if d == "tv" else {})
-    feedback = load_feedback(store, window=60.0, reward_of=RewardMapping())
+    feedback = load_store_log(store, window=60.0, reward_of=RewardMapping())
     return feedback, {a.id: a for a in (close, wide)}
 
 
@@ -85,7 +85,7 @@ def test_small_segments_are_marked_too_little_data(store):
     b = add_artwork(store, "S", 4, quality=WIDE)
     world = World(("tv",), {("tv", a.id): 0.5, ("tv", b.id): 0.1}, {a.id: 0.5, b.id: 0.5})
     log_traffic(store, "S", world, 40, np.random.default_rng(1))
-    feedback = load_feedback(store, window=60.0, reward_of=RewardMapping())
+    feedback = load_store_log(store, window=60.0, reward_of=RewardMapping())
     insights = creative_insights(feedback, {x.id: x for x in (a, b)}, min_matches=30)
     cell = insights.cell("everyone", "close-up")
     assert cell.n_rounds == 40

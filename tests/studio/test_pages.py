@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from artwork.export import export_log
-from bandit.rewards import RewardMapping
+from artwork.reward_mapping import RewardMapping
 from simulator.estimators import make_estimator
 from simulator.evaluation import evaluate_policies
-from simulator.logs import read_log
+from simulator.log_files import read_log
 from simulator.reports import write_evaluation_report
 from simulator.specs import parse_policy_specs
 
@@ -70,7 +70,7 @@ def test_sign_out_ends_the_session(studio):
 
 
 def test_studio_off_without_a_token(data_dir):
-    from api.app import create_app
+    from api.web.app import create_app
     from tests.api.conftest import app_settings
 
     app = create_app(app_settings(data_dir, token=""))
@@ -243,7 +243,7 @@ def test_a_replay_run_from_the_form_writes_a_report(studio, studio_app):
     assert r.status_code == 302
     run_url = r.headers["Location"]
     assert "Replay of the decision log" in studio.get(run_url).text
-    runner = studio_app.extensions["artbandit_studio"]["runs"]
+    runner = studio_app.extensions["artbandit"].replays
     runner.close()  # waits for the queued run to finish
     status = studio.get(run_url + ".json").get_json()
     assert status["status"] == "done", status
@@ -255,7 +255,7 @@ def test_a_replay_run_from_the_form_writes_a_report(studio, studio_app):
     ({"policy": ["bogus"], "estimator": ["ips"]}, "unknown policy"),
     ({"policy": ["uniform"], "estimator": []}, "choose at least one estimator"),
     ({"policy": ["uniform"], "estimator": ["nope"]}, "unknown estimator"),
-    ({"extra_policies": "file:/etc/passwd", "estimator": ["ips"]}, "probability files are for the command line"),
+    ({"extra_policies": "file:/etc/passwd", "estimator": ["ips"]}, "probability files cannot be replayed here"),
     ({"estimator": ["ips"]}, "Choose at least one policy"),
 ])
 def test_bad_replay_forms_say_what_to_fix(studio, form, message):
@@ -266,7 +266,7 @@ def test_bad_replay_forms_say_what_to_fix(studio, form, message):
 def test_a_replay_of_an_empty_log_fails_with_a_reason(studio, studio_app):
     r = studio.post("/studio/reports/runs", data={"csrf": studio.csrf, "policy": ["uniform"],
                                                   "estimator": ["ips"]})
-    studio_app.extensions["artbandit_studio"]["runs"].close()
+    studio_app.extensions["artbandit"].replays.close()
     status = studio.get(r.headers["Location"] + ".json").get_json()
     assert status["status"] == "failed" and "reward window has closed" in status["error"]
 

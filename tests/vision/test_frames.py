@@ -61,7 +61,7 @@ def test_non_video_files_fail_clearly(tmp_path, content, message):
 
 
 def test_a_still_image_is_not_a_video():
-    with pytest.raises(VideoDecodeError, match="single image.*ingest stills"):
+    with pytest.raises(VideoDecodeError, match="single image.*as a still"):
         probe_video(ASTRONAUT)
 
 

@@ -1,0 +1,90 @@
+"""What every command shares: the configuration and store it runs with, tables, and errors as one line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from artwork import errors as catalog
+from artwork.store import Store
+from bandit import errors as bandit
+from simulator import errors as simulator
+from vision import errors as vision
+
+from api import errors as api
+from api.config import Config, config_for_cli
+from api.runtime.services import open_store as open_configured_store
+
+# Errors a command reports as one line on stderr, with exit code 2.
+ERRORS = (catalog.CatalogError, bandit.BanditError, vision.VisionError, simulator.SimulatorError,
+          api.ApiError)
+
+# What to do about an error, by its type (and, for missing records, by what is missing).
+_NOT_FOUND_HINTS = {
+    "title": "`artbandit title list` shows the titles",
+    "artwork": "`artbandit artwork list TITLE` shows a title's artworks",
+}
+_COLUMN_FLAGS = {"action": "--action-col", "reward": "--reward-col", "pscore": "--propensity-col",
+                 "candidates": "--candidates-col", "timestamp": "--time-col",
+                 "position": "--position-col", "context": "--context-cols"}
+_HINTS: dict[type[BaseException], str] = {
+    vision.EmbedderUnavailableError: "install the `clip` extra (pip install 'artbandit[clip]') "
+                                     "or pass --embedder classic",
+    vision.EmbedderConfigError: "pass --clip-pretrained with a local checkpoint, or --embedder classic",
+    simulator.LogFormatError: "pass --format csv or --format parquet for another suffix",
+    api.LearnerBusyError: "run one learner per data directory: `serve --workers 1` learns in "
+                          "process, otherwise start `artbandit learn` once",
+    catalog.SchemaError: "upgrade artbandit to open this data directory",
+}
+
+
+def hint_for(exc: BaseException) -> str | None:
+    """What the user can do about an error, or None when its message says enough."""
+    if isinstance(exc, catalog.NotFoundError):
+        return _NOT_FOUND_HINTS.get(getattr(exc, "kind", ""))
+    if isinstance(exc, simulator.MissingColumnError):
+        flag = _COLUMN_FLAGS.get(exc.role)
+        return None if flag is None else f"map the column with {flag} NAME"
+    for kind in type(exc).__mro__:
+        if kind in _HINTS:
+            return _HINTS[kind]
+    return None
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a command prints on stderr for an error."""
+    hint = hint_for(exc)
+    return f"artbandit: error: {exc}" + (f"; {hint}" if hint else "")
+
+
+def command_config(args: argparse.Namespace, **overrides: Any) -> Config:
+    """The configuration a command runs with: its flags over the environment and config file."""
+    return config_for_cli(args.data_dir, args.config, **overrides)
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    """Open the store in the data directory the flags, environment or config file name."""
+    return open_configured_store(command_config(args))
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Print rows as an aligned plain-text table."""
+    if not rows:
+        print("(none)")
+        return
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def emit(items: Iterable[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+    """Print records as JSON or as a table of the given columns."""
+    items = list(items)
+    if as_json:
+        json.dump(items, sys.stdout, indent=2)
+        print()
+    else:
+        print_table(items, columns)

@@ -1,0 +1,149 @@
+"""Simulator commands: `simulate` (policies side by side on a synthetic world) and `replay` (off-policy evaluation of a log)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bandit.errors import PolicySpecError
+from simulator.errors import InvalidEstimatorError
+from simulator.estimators import ESTIMATORS, make_estimator
+from simulator.log_files import read_log
+from simulator.logs import ColumnMapping
+from simulator.online import simulate
+from simulator.reports import SIMULATION_COLUMNS, evaluation_rows, format_table, write_evaluation_report, write_simulation_report
+from simulator.replay import replay_log
+from simulator.specs import parse_policy_specs
+from simulator.world import World, WorldConfig
+
+from api.cli.common import command_config, open_store
+from api.runtime.actions import catalog_actions
+
+DEFAULT_SIM_POLICIES = ("uniform", "default", "egreedy:0.1", "thompson", "vw:squarecb")
+DEFAULT_ROUNDS = 40_000
+DEFAULT_ESTIMATORS = "replay,ips,snips,dm,dr"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `simulate` and `replay` subcommands."""
+    sim = subparsers.add_parser(
+        "simulate", help="run policies side by side on a synthetic world and report take rate and regret",
+        description="Serve the same synthetic traffic to several policies, each learning from its own "
+        "feedback; write summary.md/json, take_rate.png and regret.png to --out.")
+    sim.add_argument("--world-seed", type=int, default=0, help="seed of the synthetic world (default 0)")
+    sim.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help=f"impressions to serve (default {DEFAULT_ROUNDS})")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the traffic, feedback and policies (default 0)")
+    sim.add_argument("--policy", action="append", metavar="SPEC",
+                     help="policy spec, repeatable (default: " + " ".join(DEFAULT_SIM_POLICIES) + ")")
+    sim.add_argument("--out", required=True, type=Path, help="output folder for the table and plots")
+    sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sim.set_defaults(func=run_simulate)
+
+    rep = subparsers.add_parser(
+        "replay", help="estimate what policies would have earned on a logged-feedback file",
+        description="Off-policy evaluation of a store export (no mapping needed) or any CSV/Parquet log "
+        "with a column mapping; write report.md/json and plots to --out. With the global --data-dir, "
+        "policies see the artworks' features and defaults from that store.")
+    rep.add_argument("log", type=Path, help="the log file (CSV or Parquet)")
+    rep.add_argument("--format", choices=("csv", "parquet"), help="file format (default: from the suffix)")
+    rep.add_argument("--action-col", help="column of the chosen artwork id (foreign logs)")
+    rep.add_argument("--reward-col", help="column of the reward")
+    rep.add_argument("--propensity-col", help="column of the logging probability of the chosen artwork")
+    rep.add_argument("--pmf-col", help="column of the full logged pmf (JSON list aligned with the candidates)")
+    rep.add_argument("--context-cols", help="context columns: a,b,c or a glob such as user_feature_*")
+    rep.add_argument("--candidates-col",
+                     help="column of the candidate ids (JSON list or a|b|c); default for foreign logs: "
+                     "all actions seen in the log")
+    rep.add_argument("--time-col", help="column of the decision time (rows are replayed in time order)")
+    rep.add_argument("--position-col", help="column of the row/slot position on the page")
+    rep.add_argument("--event-col", help="column of the event id (needed by file: policies keyed by event_id)")
+    rep.add_argument("--policy", action="append", metavar="SPEC", required=True,
+                     help="policy spec, repeatable: uniform, default, thompson, egreedy:0.1, vw:squarecb, "
+                     "vw:epsilon=0.05, file:probs.csv, logged")
+    rep.add_argument("--estimators", default=DEFAULT_ESTIMATORS,
+                     help=f"comma-separated estimators (default {DEFAULT_ESTIMATORS})")
+    rep.add_argument("--clip", type=float, help="clip importance weights of IPS and DR at this value")
+    rep.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
+    rep.add_argument("--seed", type=int, default=0, help="seed of replay sampling, bootstrap and policies")
+    rep.add_argument("--out", required=True, type=Path, help="output folder for the report and plots")
+    rep.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
+    rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    rep.set_defaults(func=run_replay)
+
+
+def _mapping(args: argparse.Namespace) -> ColumnMapping | None:
+    flags = (args.action_col, args.reward_col, args.propensity_col, args.pmf_col, args.context_cols,
+             args.candidates_col, args.time_col, args.position_col, args.event_col)
+    if not any(flags):
+        return None
+    return ColumnMapping(
+        action=args.action_col or "action",
+        reward=args.reward_col or "reward",
+        propensity=args.propensity_col,
+        pmf=args.pmf_col,
+        context=tuple(c.strip() for c in (args.context_cols or "").split(",") if c.strip()),
+        candidates=args.candidates_col,
+        time=args.time_col,
+        position=args.position_col,
+        event_id=args.event_col,
+    )
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Handler of `artbandit replay`."""
+    names = [n.strip() for n in args.estimators.split(",") if n.strip()]
+    if not names:
+        raise InvalidEstimatorError(f"--estimators is empty; choose from {', '.join(ESTIMATORS)}")
+    settings = {"confidence": args.confidence, "clip": args.clip, "seed": args.seed}
+    estimators = [make_estimator(n, **settings) for n in names]
+    specs = parse_policy_specs(args.policy)
+    progress = not args.no_progress and sys.stderr.isatty()
+    started = time.perf_counter()
+    log = read_log(args.log, _mapping(args), format=args.format)
+    catalog = None
+    if args.data_dir:
+        # The store knows each artwork's features and which one is its title's default.
+        config = command_config(args)
+        catalog = catalog_actions(open_store(args), log.action_names, config.embed_dim)
+    evaluations = replay_log(log, specs, estimators, catalog=catalog, seed=args.seed,
+                             progress=progress)
+    meta = {"log": str(args.log), "n_rounds": log.n_rounds, "n_actions": log.n_actions,
+            "mean_logged_reward": float(log.reward.mean()), "estimators": ",".join(names),
+            "seconds": round(time.perf_counter() - started, 2)}
+    paths = write_evaluation_report(args.out, evaluations, meta)
+    rows = evaluation_rows(evaluations)
+    if args.json:
+        print(paths["json"].read_text(), end="")
+    else:
+        print(f"{log.n_rounds} logged events, mean reward {meta['mean_logged_reward']:.4f}")
+        print(format_table(rows))
+        for r in rows:
+            for w in r["warnings"]:
+                print(f"warning: {r['policy']} / {r['estimator']}: {w}", file=sys.stderr)
+        print(f"report: {paths['markdown']}")
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Handler of `artbandit simulate`."""
+    specs = parse_policy_specs(args.policy or list(DEFAULT_SIM_POLICIES))
+    for spec in specs:
+        if spec.kind in ("file", "logged"):
+            raise PolicySpecError(f"policy {spec.name!r} needs a log; simulate runs bandit policies only")
+    world = World(WorldConfig(seed=args.world_seed))
+    policies = {spec.name: spec.build(args.seed + i) for i, spec in enumerate(specs)}
+    progress = not args.no_progress and sys.stderr.isatty()
+    started = time.perf_counter()
+    result = simulate(world, policies, args.rounds, seed=args.seed, progress=progress)
+    meta = {"world_seed": args.world_seed, "seed": args.seed, "rounds": args.rounds,
+            "seconds": round(time.perf_counter() - started, 2)}
+    paths = write_simulation_report(args.out, result, meta)
+    if args.json:
+        print(json.dumps({"meta": meta, "summary": result.summary()}, indent=2))
+    else:
+        print(format_table(result.summary(), SIMULATION_COLUMNS))
+        print(f"report: {paths['markdown']}")
+    return 0

@@ -1,0 +1,173 @@
+"""The learner: tail the reward-window join, feed the bandit learner, publish snapshots."""
+from __future__ import annotations
+
+import fcntl
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+from artwork.errors import CatalogError, InvalidRewardError, NotFoundError
+from artwork.records import LearningPair
+from artwork.store import RewardFn, Store
+from bandit.errors import BanditError
+from bandit.learner import Learner, LearningItem
+from bandit.policy import Policy
+from bandit.snapshots import SnapshotStore
+from bandit.types import Action
+from simulator.adapter import action_from_description, from_logged
+
+from api.errors import LearnerBusyError
+from api.runtime.actions import catalog_actions
+
+log = logging.getLogger(__name__)
+
+
+class LoggedActions:
+    """The candidate actions of logged decisions, rebuilt from the descriptions logged with them.
+
+    Descriptions are read from the store once each and kept; a decision logged before
+    descriptions were recorded falls back to the catalog's artworks as they are now.
+    """
+
+    def __init__(self, store: Store, embed_dim: int) -> None:
+        self.store, self.embed_dim = store, embed_dim
+        self._known: dict[str, Action] = {}
+
+    def learning_item(self, pair: LearningPair) -> LearningItem:
+        """What the policy saw for this logged decision, with the reward it earned."""
+        d = pair.decision
+        missing = [k for k in d.action_keys if k not in self._known]
+        if missing:
+            for key, text in self.store.action_descriptions(missing).items():
+                self._known[key] = action_from_description(text)
+        fallback = None
+        if not d.action_keys or any(k not in self._known for k in d.action_keys):
+            fallback = catalog_actions(self.store, d.candidates, self.embed_dim)
+        context, actions, decision = from_logged(d, self._known, fallback)
+        return LearningItem(context, actions, decision, pair.reward)
+
+
+class LearnLoop:
+    """Every `interval` seconds, learn from the decisions whose reward window has closed.
+
+    On start it resumes from the newest snapshot: the snapshot records the last event it
+    learned, and the join continues after that event, so a restart neither loses nor
+    repeats anything.
+    """
+
+    def __init__(
+        self, store: Store, policy: Policy, folder: Path, *, window: float, reward_of: RewardFn,
+        embed_dim: int = 8, interval: float = 1.0, snapshot_every: int = 500, keep: int = 5,
+        on_learned: Callable[[], None] | None = None,
+    ) -> None:
+        self.store, self.policy, self.folder = store, policy, folder
+        self.actions = LoggedActions(store, embed_dim)
+        self.window, self.reward_of, self.interval = window, reward_of, interval
+        self.on_learned = on_learned
+        self.snapshots = SnapshotStore(folder, policy.name, keep=keep)
+        self._lock_fd = _hold_learner_lock(folder, policy.name)
+        self.learner = Learner(policy, self.snapshots, snapshot_every=snapshot_every)
+        self.cursor = self._cursor_after(self.learner.last_event_id)
+        self.skipped = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def learned(self) -> int:
+        """Decisions learned so far, across restarts."""
+        return self.learner.learned
+
+    def _cursor_after(self, event_id: str | None) -> tuple[float, str] | None:
+        if event_id is None:
+            return None
+        try:
+            return (self.store.get_decision(event_id).timestamp, event_id)
+        except NotFoundError:
+            log.warning("snapshot's last event %s is not in the log; learning from the start",
+                        event_id)
+            return None
+
+    def step(self) -> int:
+        """Learn everything that is ready; a snapshot follows if anything was learned.
+
+        A decision that cannot be learned (its reward or features are refused) is logged and
+        passed over, so one bad record never stalls learning.
+        """
+        learned = 0
+        for pair in self.store.learning_pairs(self.window, self._reward, after=self.cursor):
+            try:
+                if math.isnan(pair.reward):
+                    raise InvalidRewardError(f"no reward for feedback {dict(pair.kinds)}")
+                self.learner.learn(self.actions.learning_item(pair))
+                learned += 1
+                if self.on_learned:
+                    self.on_learned()
+            except (BanditError, CatalogError) as exc:
+                self.skipped += 1
+                log.warning("passing over decision %s: %s", pair.decision.event_id, exc)
+            self.cursor = (pair.decision.timestamp, pair.decision.event_id)
+        if self.learner.pending:
+            self.learner.snapshot()
+        return learned
+
+    def _reward(self, kinds) -> float:
+        # The join cannot go on past an exception, so a refused reward becomes NaN here and
+        # the decision is passed over in step().
+        try:
+            return self.reward_of(kinds)
+        except InvalidRewardError:
+            return math.nan
+
+    def run(self, stop: threading.Event, max_rounds: int | None = None) -> None:
+        """Step until `stop` is set (or `max_rounds` steps have run)."""
+        rounds = 0
+        while not stop.is_set():
+            try:
+                learned = self.step()
+                if learned:
+                    log.info("learned %d decisions; model version %d", learned,
+                             self.policy.model_version)
+            except Exception:  # keep learning after a bad batch; the log says why
+                log.exception("learning step failed")
+            rounds += 1
+            if max_rounds is not None and rounds >= max_rounds:
+                return
+            stop.wait(self.interval)
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._thread = threading.Thread(target=self.run, args=(self._stop,), daemon=True,
+                                        name="learner")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread, wait for it, and let another learner take over."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+
+def _hold_learner_lock(folder: Path, policy_name: str) -> int:
+    """Take the one-learner-per-policy lock, or fail saying who holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{policy_name}.learner.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise LearnerBusyError(
+            f"a learner for policy {policy_name!r} is already running in {folder} (pid {holder})"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+

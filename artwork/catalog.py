@@ -1,0 +1,238 @@
+"""The catalog: titles and their artworks, each artwork's image stored with its row."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from artwork.codecs import (
+    ARTWORK_COLUMNS,
+    TITLE_COLUMNS,
+    artwork_from_row,
+    artwork_row,
+    columns_sql,
+    title_from_row,
+    title_row,
+)
+from artwork.database import Database, Transaction
+from artwork.errors import AlreadyExistsError, InvalidRecordError, LiveLimitError, NotFoundError
+from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
+from artwork.records import ARTWORK_SOURCES, ARTWORK_STATUSES, Artwork, Title
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_SELECT_TITLES = f"SELECT {columns_sql(TITLE_COLUMNS)} FROM titles"
+_SELECT_ARTWORKS = f"SELECT {columns_sql(ARTWORK_COLUMNS)} FROM artworks"
+
+
+def check_id(value: str, what: str) -> str:
+    """Refuse ids that are empty, too long, or could play tricks in paths and URLs."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise InvalidRecordError(
+            f"{what} id {value!r} is not valid; use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _check_one_of(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidRecordError(f"{what} {value!r} is not one of {', '.join(allowed)}")
+
+
+class Catalog:
+    """Titles and artworks; an artwork's image file is written with its row, or not at all."""
+
+    def __init__(
+        self,
+        db: Database,
+        images: ImageFolder,
+        *,
+        max_image_bytes: int = DEFAULT_MAX_BYTES,
+        max_image_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self._db = db
+        self.images = images
+        self.max_image_bytes = max_image_bytes
+        self.max_image_pixels = max_image_pixels
+
+    # -- titles ------------------------------------------------------------------------
+
+    def add_title(self, id: str, name: str, genres: Sequence[str] = ()) -> Title:
+        """Add a title; raises AlreadyExistsError if the id is taken."""
+        check_id(id, "title")
+        if not name.strip():
+            raise InvalidRecordError(f"title {id!r} needs a non-empty name")
+        title = Title(id, name, tuple(g.strip() for g in genres if g.strip()), time.time())
+        with self._db.transaction() as tx:
+            if not tx.insert_new("titles", TITLE_COLUMNS, [title_row(title)]):
+                raise AlreadyExistsError(
+                    f"title {id!r} already exists; pick another id or use the existing title"
+                )
+        return title
+
+    def get_title(self, id: str) -> Title:
+        """The title with this id; raises NotFoundError."""
+        row = self._db.query_one(f"{_SELECT_TITLES} WHERE id = ?", [id])
+        if row is None:
+            raise NotFoundError(f"no title {id!r}", kind="title")
+        return title_from_row(row)
+
+    def count_titles(self) -> int:
+        """How many titles the catalog holds."""
+        return self._db.query_one("SELECT count(*) FROM titles")[0]
+
+    def list_titles(self) -> list[Title]:
+        """Every title, by id."""
+        return [title_from_row(r) for r in self._db.read(f"{_SELECT_TITLES} ORDER BY id")]
+
+    # -- artworks ----------------------------------------------------------------------
+
+    def add_artwork_image(
+        self,
+        title_id: str,
+        data: bytes,
+        *,
+        name: str = "upload",
+        source: str = "upload",
+        frame_time: float | None = None,
+        frame_index: int | None = None,
+        shot: int | None = None,
+        quality: Mapping[str, float] | None = None,
+        tags: Sequence[str] = (),
+        embedding: np.ndarray | None = None,
+        embedder: str | None = None,
+        status: str = "candidate",
+    ) -> Artwork:
+        """Validate an image by decoding it and store it with its row, all or nothing."""
+        return self.add_artworks(
+            [
+                dict(
+                    title_id=title_id, data=data, name=name, source=source,
+                    frame_time=frame_time, frame_index=frame_index, shot=shot,
+                    quality=quality, tags=tags, embedding=embedding, embedder=embedder,
+                    status=status,
+                )
+            ]
+        )[0]
+
+    def add_artworks(self, items: Iterable[Mapping[str, Any]]) -> list[Artwork]:
+        """Store several images in one transaction: every row with its file, or none of them.
+
+        Each item holds `title_id`, `data` and the keyword arguments of `add_artwork_image`.
+        """
+        prepared = [self._prepare_artwork(dict(item)) for item in items]
+        seen: dict[str, str] = {}
+        for art, _ in prepared:
+            if art.id in seen:
+                raise AlreadyExistsError(
+                    f"{seen[art.id]}: the same image is in this batch twice; upload it once"
+                )
+            seen[art.id] = art.path
+        written: list[str] = []
+        insert = (f"INSERT INTO artworks ({columns_sql(ARTWORK_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(ARTWORK_COLUMNS))})")
+        try:
+            with self._db.transaction() as tx:
+                for art, data in prepared:
+                    self._check_new_artwork(tx, art)
+                    tx.execute(insert, artwork_row(art))
+                    if self.images.write(art.path, data):
+                        written.append(art.path)
+        except BaseException:
+            for path in written:
+                self.images.remove(path)
+            raise
+        return [art for art, _ in prepared]
+
+    def _prepare_artwork(self, item: dict[str, Any]) -> tuple[Artwork, bytes]:
+        data: bytes = item.pop("data")
+        name = item.pop("name", "upload")
+        title_id = item.pop("title_id")
+        self.get_title(title_id)
+        source = item.get("source", "upload")
+        status = item.get("status", "candidate")
+        _check_one_of("source", source, ARTWORK_SOURCES)
+        _check_one_of("status", status, ARTWORK_STATUSES)
+        info = validate_image(
+            data, name, max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels
+        )
+        embedding = item.get("embedding")
+        art = Artwork(
+            id=info.digest,
+            title_id=title_id,
+            path=self.images.relative_path(info),
+            source=source,
+            width=info.width,
+            height=info.height,
+            status=status,
+            frame_time=item.get("frame_time"),
+            frame_index=item.get("frame_index"),
+            shot=item.get("shot"),
+            quality={k: float(v) for k, v in (item.get("quality") or {}).items()},
+            tags=tuple(item.get("tags") or ()),
+            embedding=None if embedding is None else np.asarray(embedding, np.float32).ravel(),
+            embedder=item.get("embedder"),
+            created=time.time(),
+        )
+        return art, data
+
+    @staticmethod
+    def _check_new_artwork(tx: Transaction, art: Artwork) -> None:
+        row = tx.query_one("SELECT title_id FROM artworks WHERE id = ?", [art.id])
+        if row is not None:
+            raise AlreadyExistsError(f"this image is already artwork {art.id} of title "
+                                     f"{row[0]!r}; it was not added again")
+
+    def get_artwork(self, id: str) -> Artwork:
+        """The artwork with this id; raises NotFoundError."""
+        row = self._db.query_one(f"{_SELECT_ARTWORKS} WHERE id = ?", [id])
+        if row is None:
+            raise NotFoundError(f"no artwork {id!r}", kind="artwork")
+        return artwork_from_row(row)
+
+    def list_artworks(self, title_id: str, status: str | None = None) -> list[Artwork]:
+        """A title's artworks (optionally of one status), oldest first."""
+        self.get_title(title_id)
+        sql = f"{_SELECT_ARTWORKS} WHERE title_id = ?"
+        params: list[Any] = [title_id]
+        if status is not None:
+            _check_one_of("status", status, ARTWORK_STATUSES)
+            sql += " AND status = ?"
+            params.append(status)
+        return [artwork_from_row(r) for r in self._db.read(sql + " ORDER BY created, id", params)]
+
+    def set_status(self, artwork_id: str, status: str, max_live: int | None = None) -> Artwork:
+        """Move an artwork to candidate, live or retired (at most `max_live` live per title)."""
+        _check_one_of("status", status, ARTWORK_STATUSES)
+        art = self.get_artwork(artwork_id)
+        with self._db.transaction() as tx:
+            if max_live is not None and status == "live" and art.status != "live":
+                live = tx.query_one(
+                    "SELECT count(*) FROM artworks WHERE title_id = ? AND status = 'live'",
+                    [art.title_id],
+                )[0]
+                if live >= max_live:
+                    raise LiveLimitError(
+                        f"title {art.title_id!r} already has {live} live artworks, the most the "
+                        "exploration floor allows; retire one first"
+                    )
+            tx.execute("UPDATE artworks SET status = ? WHERE id = ?", [status, artwork_id])
+        return self.get_artwork(art.id)
+
+    def set_default(self, artwork_id: str, is_default: bool = True) -> Artwork:
+        """Make an artwork its title's default (clearing any other default)."""
+        art = self.get_artwork(artwork_id)
+        with self._db.transaction() as tx:
+            if is_default:
+                tx.execute("UPDATE artworks SET is_default = 0 WHERE title_id = ?", [art.title_id])
+            tx.execute(
+                "UPDATE artworks SET is_default = ? WHERE id = ?", [int(is_default), artwork_id]
+            )
+        return self.get_artwork(artwork_id)
+
+    def image_path(self, artwork: Artwork) -> Path:
+        """Absolute path of an artwork's image file."""
+        return self.images.root / artwork.path

@@ -1,0 +1,306 @@
+"""The decision log: decisions journaled on the serving path, ingested into the table, read back.
+
+Serving appends each decision to its process's journal (artwork/journal.py), checked first;
+ingest moves journal lines into the decisions table in batches, one transaction each with
+the file offset reached, so each line goes in exactly once whoever ingests. Every reader
+catches up with the journals first, so no reader misses a decision that was journaled.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import threading
+import weakref
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import orjson
+
+from artwork.codecs import (
+    DECISION_COLUMNS,
+    V3_LINE_WIDTH,
+    columns_sql,
+    compact_json,
+    decision_from_row,
+    decision_row,
+)
+from artwork.database import Database, Transaction, running_thread
+from artwork.errors import InvalidRecordError, NotFoundError
+from artwork.join import decision_pages
+from artwork.journal import READ_CHUNK, JournalWriter, journal_sizes, read_lines, writer_gone
+from artwork.records import PMF_TOLERANCE, LoggedDecision
+
+log = logging.getLogger(__name__)
+
+# A process that journals decisions ingests the journals this often, or sooner once it has
+# appended JOURNAL_INGEST_RECORDS of them.
+JOURNAL_INGEST_SECONDS = 0.25
+JOURNAL_INGEST_RECORDS = 256
+# Columns a journal line may not leave null (the decisions table's NOT NULL ones).
+_REQUIRED = tuple(DECISION_COLUMNS.index(c) for c in (
+    "event_id", "timestamp", "user_id", "title_id", "candidates", "pmf", "action", "probability"))
+
+
+def check_decision(d: LoggedDecision) -> None:
+    """Refuse a decision whose candidates, pmf, probability or action keys disagree."""
+    n = len(d.candidates)
+    problem = None
+    if n == 0:
+        problem = "has no candidates"
+    elif len(set(d.candidates)) != n:
+        problem = "names a candidate twice"
+    elif len(d.pmf) != n:
+        problem = f"has {len(d.pmf)} probabilities for {n} candidates"
+    elif any(not (0.0 <= p <= 1.0) for p in d.pmf):
+        problem = "has a probability outside [0, 1]"
+    elif abs(math.fsum(d.pmf) - 1.0) > PMF_TOLERANCE:
+        problem = f"has a pmf summing to {math.fsum(d.pmf):.9f}, not 1"
+    elif d.action not in d.candidates:
+        problem = f"chose {d.action!r}, which is not among its candidates"
+    elif not (0.0 < d.probability <= 1.0):
+        problem = f"has probability {d.probability!r}; it must be in (0, 1]"
+    elif abs(d.pmf[d.candidates.index(d.action)] - d.probability) > PMF_TOLERANCE:
+        problem = "has a probability that differs from the pmf of its chosen action"
+    elif d.action_keys and len(d.action_keys) != n:
+        problem = f"has {len(d.action_keys)} action keys for {n} candidates"
+    if problem:
+        raise InvalidRecordError(f"decision {d.event_id!r} {problem}; it was not logged")
+
+
+def _journal_row(line: bytes) -> list[Any] | None:
+    """The decision row a journal line holds (of this version or the last), or None."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(row, list) or len(row) not in (V3_LINE_WIDTH, len(DECISION_COLUMNS)):
+        return None
+    if len(row) == V3_LINE_WIDTH:
+        row.append(None)  # written before action keys were logged
+    if any(v is not None and not isinstance(v, (str, int, float)) for v in row) or any(
+            row[i] is None for i in _REQUIRED):
+        return None
+    return row
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+class DecisionLog:
+    """Decisions: journaled by serving processes, ingested into the table, read in time order."""
+
+    def __init__(self, db: Database, journal_dir: Path) -> None:
+        self._db = db
+        self.journal_dir = journal_dir
+        self.journal = JournalWriter(journal_dir)  # this process's file
+        # Bytes of each journal file known to be in the table (this process's view).
+        self._ingested: dict[str, int] = {}
+        self.ingester = Ingester(self)
+        weakref.finalize(self, self.ingester.stop)
+
+    def journal_decisions(self, decisions: Sequence[LoggedDecision]) -> None:
+        """Log decisions by appending them to this process's journal (the serving path).
+
+        Each is checked first (none is appended if one is refused), and logged once this
+        returns (see artwork/journal.py for how durable that is), at a fraction of a commit's
+        cost. Every method that reads decisions ingests the journals first, and a background
+        thread ingests them every JOURNAL_INGEST_SECONDS, so readers never miss one. Event
+        ids are not checked for uniqueness here: ingest keeps the first decision of an id
+        (and warns); `new_event_id` makes ids that do not collide.
+        """
+        for d in decisions:
+            check_decision(d)
+        data = "".join([compact_json(decision_row(d)) + "\n" for d in decisions])
+        self.journal.append(data.encode())
+        self.ingester.appended(len(decisions))
+
+    def ingest_journal(self) -> int:
+        """Move journaled decisions into the decisions table; returns how many were added.
+
+        Each batch is one transaction that also records the offset reached, so a line is
+        ingested exactly once whoever ingests and whenever a process stops. Files whose
+        writer has exited are removed once all their lines are in.
+        """
+        added, more = 0, True
+        while more:
+            more, batch = False, 0
+            with self._db.transaction() as tx:
+                # Files are listed, read and removed only under the write lock.
+                sizes = journal_sizes(self.journal_dir)
+                done: dict[str, int] = dict(tx.read("SELECT name, ingested FROM journal"))
+                for name, size in sizes.items():
+                    start = done.get(name, 0)
+                    if size <= start:
+                        continue
+                    lines, end = read_lines(self.journal_dir / name, start, READ_CHUNK)
+                    if not lines:
+                        continue
+                    batch += self._ingest_lines(tx, name, lines)
+                    tx.execute(
+                        "INSERT INTO journal (name, ingested) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET ingested = excluded.ingested",
+                        [name, end],
+                    )
+                    done[name] = end
+                    more = more or end - start >= READ_CHUNK
+                if not more:
+                    self._remove_finished_journals(tx, sizes, done)
+            self._ingested = {n: done.get(n, 0) for n in sizes}
+            added += batch
+        return added
+
+    @staticmethod
+    def _ingest_lines(tx: Transaction, name: str, lines: list[bytes]) -> int:
+        rows = []
+        for line in lines:
+            row = _journal_row(line)
+            if row is not None:
+                rows.append(row)
+            else:  # never written by a JournalWriter; kept out so that the rest goes in
+                log.error("skipping an unreadable line of the decision journal %s: %.80r",
+                          name, line)
+        new = tx.insert_new("decisions", DECISION_COLUMNS, rows)
+        if new < len(rows):
+            log.warning("%d journaled decision(s) in %s repeat a logged event id; the first "
+                        "was kept", len(rows) - new, name)
+        return new
+
+    def _remove_finished_journals(self, tx: Transaction, sizes: dict[str, int],
+                                  done: dict[str, int]) -> None:
+        """Remove the files of exited writers once every complete line is ingested."""
+        own = self.journal.path.name if self.journal.path is not None else None
+        for name in sizes:
+            path = self.journal_dir / name
+            if name == own or not writer_gone(path):
+                continue
+            start = done.get(name, 0)
+            # Its size now, not as listed: its writer may have appended since, then exited.
+            size = _file_size(path)
+            if start < size:
+                if read_lines(path, start, READ_CHUNK)[0]:
+                    continue  # appended just before its writer exited: the next pass takes it
+                # What a writer that died mid-append leaves: never a complete line.
+                log.warning("dropping %d bytes of an incomplete record at the end of %s",
+                            size - start, path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            tx.execute("DELETE FROM journal WHERE name = ?", [name])
+            done.pop(name, None)
+        stale = sorted(set(done) - set(sizes))
+        if stale:
+            tx.execute(f"DELETE FROM journal WHERE name IN ({','.join('?' * len(stale))})", stale)
+
+    def journal_backlog(self) -> int:
+        """Bytes of decision journal not yet ingested into the decision log (all processes)."""
+        sizes = journal_sizes(self.journal_dir)
+        if not sizes:
+            return 0
+        done = dict(self._db.read("SELECT name, ingested FROM journal"))
+        return sum(max(size - done.get(name, 0), 0) for name, size in sizes.items())
+
+    def catch_up(self) -> None:
+        """Ingest the journals when they hold anything not yet ingested (a stat per file)."""
+        ingested = self._ingested
+        for name, size in journal_sizes(self.journal_dir).items():
+            if size != ingested.get(name):
+                self.ingest_journal()
+                return
+
+    def retire(self) -> None:
+        """At shutdown: stop the ingest thread, ingest this process's journal, remove its file."""
+        self.ingester.stop()
+        path = self.journal.path
+        if path is None or not self.journal.size():
+            self.journal.close()
+            return
+        self.journal.close()  # a closed file is an exited writer's: ingested, then removed
+        try:
+            self.ingest_journal()
+        except (*self._db.errors, OSError) as exc:  # left for the next reader to ingest
+            log.warning("could not ingest the decision journal %s at shutdown: %s", path, exc)
+
+    def get_decision(self, event_id: str) -> LoggedDecision:
+        """The logged decision with this event id; raises NotFoundError."""
+        sql = f"SELECT {columns_sql(DECISION_COLUMNS)} FROM decisions WHERE event_id = ?"
+        row = self._db.query_one(sql, [event_id])
+        if row is None:
+            self.catch_up()
+            row = self._db.query_one(sql, [event_id])
+        if row is None:
+            raise NotFoundError(f"no decision with event id {event_id!r}", kind="decision")
+        return decision_from_row(row)
+
+    def decisions(
+        self, since: float | None = None, until: float | None = None
+    ) -> Iterator[LoggedDecision]:
+        """Logged decisions in time order, read page by page."""
+        self.catch_up()
+        for row, _ in decision_pages(self._db, since, until):
+            yield decision_from_row(row)
+
+    def count_decisions(self) -> int:
+        """How many decisions are logged."""
+        self.catch_up()
+        return self._db.query_one("SELECT count(*) FROM decisions")[0]
+
+
+class Ingester:
+    """Ingests the decision journals on a thread of its own while this process appends.
+
+    The thread starts with the first append (a forked worker starts its own), wakes every
+    JOURNAL_INGEST_SECONDS, or at once after JOURNAL_INGEST_RECORDS appends, and ingests
+    when anything was appended since its last pass.
+    """
+
+    def __init__(self, decisions: DecisionLog) -> None:
+        self._decisions = weakref.ref(decisions)
+        self._pending = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def appended(self, records: int) -> None:
+        """Count appended records; start the thread if this process has none."""
+        self._pending += records
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            with self._lock:
+                if not self._stopped:
+                    self._thread = running_thread(self._thread, self._run, "journal-ingest")
+        if self._pending >= JOURNAL_INGEST_RECORDS:
+            self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread, letting a pass under way finish."""
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(JOURNAL_INGEST_SECONDS)
+            self._wake.clear()
+            if self._stopped:
+                return
+            if not self._pending:
+                continue
+            self._pending = 0
+            decisions = self._decisions()
+            if decisions is None:
+                return
+            try:
+                decisions.ingest_journal()
+            except (*decisions._db.errors, OSError) as exc:  # retried on the next pass
+                log.warning("ingesting the decision journals in %s failed: %s",
+                            decisions.journal_dir, exc)
+                self._pending += 1
+            del decisions
