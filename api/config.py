@@ -1,11 +1,14 @@
 """Configuration: the one place that reads the environment and config files.
 
-Precedence, lowest first: defaults → config file (TOML) → `ARTBANDIT_*` environment →
-explicit overrides (tests, command-line flags). Everything below `api/` receives plain values.
+Precedence, lowest first: defaults → the data directory's own settings (`DATA_DIR/artbandit.toml`,
+written by whatever made the directory, e.g. `artbandit demo`) → config file (TOML) →
+`ARTBANDIT_*` environment → explicit overrides (tests, command-line flags). The data directory
+is made absolute here, once. Everything below `api/` receives plain values.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
@@ -20,6 +23,8 @@ from api.errors import ConfigError
 from api.runtime.context import RESERVED
 
 DEFAULT_DATA_DIR = "./artbandit-data"
+# A data directory's own settings: the ones it was made with (see `remember_settings`).
+DATA_DIR_CONFIG = "artbandit.toml"
 CONTEXT_PARAM = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ENV_PREFIX = "ARTBANDIT_"
 
@@ -30,8 +35,10 @@ class Config:
 
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     token: str = ""
-    policy: str = "vw:squarecb"
+    policy: str = "vw:igw"
     floor: float = 0.01
+    floor_min: float = 0.002
+    floor_ramp: int = 500
     seed: int | None = None
     reward_window: float = 3600.0
     reward_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -46,12 +53,17 @@ class Config:
     max_video_bytes: int = 512 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     embed_dim: int = 8
+    # The ingest worker's embedder: auto (CLIP when its weights are here), clip or classic.
+    embedder: str = "auto"
     context_params: tuple[str, ...] = ("device", "country", "hour", "row", "language", "page")
 
     def __post_init__(self) -> None:
         checks = [
             (0.0 < self.floor < 1.0,
              "floor must be in (0, 1): exploration never switches off in serving"),
+            (0.0 < self.floor_min <= self.floor,
+             "floor_min must be in (0, floor]: the floor adapts to traffic, never to 0"),
+            (self.floor_ramp >= 1, "floor_ramp must be >= 1"),
             (self.reward_window >= 0, "reward_window must be >= 0 seconds"),
             (self.learn_interval > 0, "learn_interval must be > 0 seconds"),
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
@@ -82,7 +94,9 @@ class Config:
         # Kinds left out keep their default reward (play = 1, the others 0).
         object.__setattr__(self, "reward_weights", {**DEFAULT_WEIGHTS, **self.reward_weights})
         object.__setattr__(self, "context_params", tuple(self.context_params))
-        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        # Absolute once and for all: a relative path would be read against whatever folder
+        # a part of the service happens to resolve it from (Flask's root path, say).
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
 
 
     @property
@@ -131,38 +145,72 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
 
 
+def _file_values(path: Path, *, remembered: bool = False) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        if remembered:
+            return {}
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    data = data.get("artbandit", data)
+    values = {}
+    for key, value in data.items():
+        if key not in _FIELDS or (remembered and key == "data_dir"):
+            raise ConfigError(f"config file {path}: unknown setting {key!r}")
+        values[key] = _coerce(key, value, str(path))
+    return values
+
+
 def load_config(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Build the configuration from defaults, a TOML file, the environment and overrides."""
+    """The configuration from defaults, the data directory's settings, a file, the environment, overrides."""
     env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
     path = path or env.get(ENV_PREFIX + "CONFIG")
-    if path:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
-        data = data.get("artbandit", data)
-        for key, value in data.items():
-            if key not in _FIELDS:
-                raise ConfigError(f"config file {path}: unknown setting {key!r}")
-            values[key] = _coerce(key, value, str(path))
-    for name in _FIELDS:
-        key = ENV_PREFIX + name.upper()
-        if key in env:
-            values[name] = _coerce(name, env[key], key)
+    from_file = _file_values(Path(path)) if path else {}
+    from_env = {name: _coerce(name, env[ENV_PREFIX + name.upper()], ENV_PREFIX + name.upper())
+                for name in _FIELDS if ENV_PREFIX + name.upper() in env}
+    given: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
         if key not in _FIELDS:
             raise ConfigError(f"unknown setting {key!r}")
         if value is not None:
-            values[key] = _coerce(key, value, "override")
-    return Config(**values)
+            given[key] = _coerce(key, value, "override")
+    data_dir = {**from_file, **from_env, **given}.get("data_dir", Path(DEFAULT_DATA_DIR))
+    remembered = _file_values(Path(data_dir).expanduser() / DATA_DIR_CONFIG, remembered=True)
+    return Config(**{**remembered, **from_file, **from_env, **given})
+
+
+def _toml_value(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a TOML basic string
+
+
+def remember_settings(data_dir: Path, settings: Mapping[str, str | int | float | bool]) -> Path:
+    """Write a data directory's own settings (`DATA_DIR/artbandit.toml`), which later commands read."""
+    lines = ["# The settings this data directory was made with; flags, the environment and",
+             "# --config still override them.", "[artbandit]"]
+    for key, value in settings.items():
+        if key not in _FIELDS or key == "data_dir":
+            raise ConfigError(f"unknown setting {key!r}")
+        lines.append(f"{key} = {_toml_value(value)}")
+    path = Path(data_dir) / DATA_DIR_CONFIG
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def share_metrics_through(folder: Path) -> None:
+    """Have prometheus_client keep metrics in `folder` (multiprocess mode), here and in children."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def environment_with(settings: Mapping[str, object]) -> dict[str, str]:

@@ -26,6 +26,10 @@ class UnknownIdError(ApiError, LookupError):
     """An id of a job, a replay run or a report that does not exist."""
 
 
+class RequestTimeoutError(ApiError):
+    """A request body that did not arrive in time."""
+
+
 class TooLargeError(ApiError, ValueError):
     """An upload or body over its size limit."""
 
@@ -36,6 +40,10 @@ class NotReadyError(ApiError):
 
 class LearnerBusyError(ConfigError):
     """Another learner already holds this data directory's snapshots."""
+
+
+class IngestWorkerBusyError(ConfigError):
+    """Another ingest worker already runs for this data directory."""
 
 
 class ServerStartError(ApiError):

@@ -4,9 +4,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from artwork.codecs import (
     ARTWORK_COLUMNS,
@@ -22,7 +20,15 @@ from artwork.errors import AlreadyExistsError, InvalidRecordError, LiveLimitErro
 from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
 from artwork.records import ARTWORK_SOURCES, ARTWORK_STATUSES, Artwork, Title
 
+if TYPE_CHECKING:  # numpy is imported where arrays are made: listing titles needs none
+    import numpy as np
+
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Bounds of a title's display name and genres.
+MAX_TITLE_NAME = 200
+MAX_GENRES = 20
+MAX_GENRE_LENGTH = 64
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _SELECT_TITLES = f"SELECT {columns_sql(TITLE_COLUMNS)} FROM titles"
 _SELECT_ARTWORKS = f"SELECT {columns_sql(ARTWORK_COLUMNS)} FROM artworks"
 
@@ -63,9 +69,17 @@ class Catalog:
     def add_title(self, id: str, name: str, genres: Sequence[str] = ()) -> Title:
         """Add a title; raises AlreadyExistsError if the id is taken."""
         check_id(id, "title")
-        if not name.strip():
-            raise InvalidRecordError(f"title {id!r} needs a non-empty name")
-        title = Title(id, name, tuple(g.strip() for g in genres if g.strip()), time.time())
+        if not name.strip() or len(name) > MAX_TITLE_NAME or CONTROL_CHARACTERS.search(name):
+            raise InvalidRecordError(
+                f"title {id!r} needs a name of 1 to {MAX_TITLE_NAME} characters without "
+                "control characters")
+        kept = tuple(g.strip() for g in genres if g.strip())
+        if len(kept) > MAX_GENRES or any(len(g) > MAX_GENRE_LENGTH or CONTROL_CHARACTERS.search(g)
+                                         for g in kept):
+            raise InvalidRecordError(
+                f"title {id!r} may have at most {MAX_GENRES} genres of 1 to {MAX_GENRE_LENGTH} "
+                "characters each, without control characters")
+        title = Title(id, name, kept, time.time())
         with self._db.transaction() as tx:
             if not tx.insert_new("titles", TITLE_COLUMNS, [title_row(title)]):
                 raise AlreadyExistsError(
@@ -148,6 +162,8 @@ class Catalog:
         return [art for art, _ in prepared]
 
     def _prepare_artwork(self, item: dict[str, Any]) -> tuple[Artwork, bytes]:
+        import numpy as np
+
         data: bytes = item.pop("data")
         name = item.pop("name", "upload")
         title_id = item.pop("title_id")

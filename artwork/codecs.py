@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import orjson
 
 from artwork.records import Artwork, LoggedDecision, Title
@@ -72,6 +71,8 @@ def title_from_row(row: tuple) -> Title:
 
 def artwork_row(a: Artwork) -> list[Any]:
     """An artwork as a row of ARTWORK_COLUMNS."""
+    import numpy as np  # here, not at the top: listing titles needs no numpy
+
     embedding = None if a.embedding is None else a.embedding.astype(np.float32).tobytes()
     return [
         a.id, a.title_id, a.path, a.source, a.frame_time, a.frame_index, a.shot, a.width,
@@ -82,6 +83,8 @@ def artwork_row(a: Artwork) -> list[Any]:
 
 def artwork_from_row(row: tuple) -> Artwork:
     """An artwork from a row of ARTWORK_COLUMNS."""
+    import numpy as np  # here, not at the top: listing titles needs no numpy
+
     r = dict(zip(ARTWORK_COLUMNS, row))
     emb = r["embedding"]
     return Artwork(

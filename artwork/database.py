@@ -10,9 +10,13 @@ this surface:
   it, `tx.read`, `tx.query_one`, `tx.execute` (returns the rows changed), `tx.executemany`
   and `tx.insert_new(table, columns, rows)`: insert, skipping rows whose key is already
   taken, and say how many were new;
-- `db.errors`: what a failed statement raises; `db.ROW_ORDER`: the column that numbers a
+  `tx.after_commit(fn)` runs `fn` once the transaction is committed, still under the write
+  lock (removing a file whose rows the transaction deleted, say);
+- `db.errors`: what a failed statement raises (a full disk is StorageFullError, a read-only,
+  damaged or foreign file StoreUnavailableError); `db.ROW_ORDER`: the column that numbers a
   table's rows in the order they were committed;
-- `db.version()`, `db.close()` (this thread's connection) and `db.close_all()`.
+- `db.version()`, `db.problems()` (an integrity check), `db.check_writable()`, `db.close()`
+  (this thread's connection) and `db.close_all()`.
 
 Domain SQL uses `?` placeholders and what both SQLite (3.24 or later) and PostgreSQL
 understand (`ON CONFLICT`, row values, `CASE`); everything SQLite-only (PRAGMAs, `rowid`,
@@ -21,6 +25,7 @@ understand (`ON CONFLICT`, row values, `CASE`); everything SQLite-only (PRAGMAs,
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -30,9 +35,8 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import sqlite_utils
-
-from artwork.schema import migrate
+from artwork.errors import DISK_FULL_ERRNOS, StorageFullError, StoreUnavailableError
+from artwork.schema import LATEST, migrate
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,12 @@ Params = Sequence[Any]
 # _Checkpointer); SQLite's own checkpoint, which runs inside a commit and holds up every
 # writer, is left as the backstop for a WAL past WAL_AUTOCHECKPOINT_PAGES.
 CHECKPOINT_EVERY_COMMITS = 500
-WAL_AUTOCHECKPOINT_PAGES = 10_000
+WAL_AUTOCHECKPOINT_PAGES = 2_000
+# After a checkpoint the WAL file is cut back to this size, so a burst does not keep its
+# disk space (which matters most when the disk is filling up).
+WAL_SIZE_LIMIT_BYTES = 8 << 20
+# How many problems an integrity check reports at most.
+MAX_PROBLEMS = 10
 # Values bound in one `IN (...)` query, well under SQLite's limit on host parameters.
 _IN_CHUNK = 500
 
@@ -59,12 +68,46 @@ def running_thread(thread: threading.Thread | None, target: Callable[[], None],
     return thread
 
 
+def storage_error(exc: BaseException, what: str) -> Exception | None:
+    """The store's error for a failed SQLite call or file operation, or None if it is none of these.
+
+    A full disk is StorageFullError; a read-only, damaged or foreign file StoreUnavailableError.
+    """
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+        if code == sqlite3.SQLITE_FULL:
+            return StorageFullError(f"{what}: the disk is full")
+        if code == sqlite3.SQLITE_READONLY:
+            return StoreUnavailableError(f"{what}: the database is read-only ({exc})")
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return StoreUnavailableError(
+                f"{what}: the database is damaged or not a database ({exc})")
+        if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+            return StoreUnavailableError(f"{what}: the database cannot be opened ({exc})")
+        return None
+    if isinstance(exc, OSError) and not isinstance(exc, (StorageFullError, StoreUnavailableError)):
+        if exc.errno in DISK_FULL_ERRNOS:
+            return StorageFullError(f"{what}: the disk is full")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return StoreUnavailableError(f"{what}: {exc.strerror}")
+    return None
+
+
+def _read_error(exc: sqlite3.Error) -> Exception:
+    return storage_error(exc, "the database could not be read") or exc
+
+
 class Transaction:
     """The statements of one write transaction (see `Database.transaction`)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.written = 0  # rows changed by batch statements, for the checkpointer
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction is committed, still under the write lock."""
+        self._after_commit.append(action)
 
     def read(self, sql: str, params: Params = ()) -> list[tuple]:
         """Every row of a query, read inside the transaction."""
@@ -96,7 +139,7 @@ class Transaction:
 class Database:
     """One SQLite file (WAL) shared by threads (a connection each) and processes (a file lock)."""
 
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, StorageFullError, StoreUnavailableError)
     ROW_ORDER = "rowid"
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
@@ -114,14 +157,30 @@ class Database:
     def open(cls, path: Path | str, *, busy_timeout_ms: int = 30_000) -> "Database":
         """Open (creating if needed) the database file and bring its schema up to date."""
         db = cls(Path(path), busy_timeout_ms=busy_timeout_ms)
-        db.path.parent.mkdir(parents=True, exist_ok=True)
-        # Several worker processes may open a new data directory at once: one of them
-        # creates or upgrades the schema while the others wait on the writers' lock.
-        fd = db._open_lock_file()
+        try:
+            db.path.parent.mkdir(parents=True, exist_ok=True)
+            # Several worker processes may open a new data directory at once: one of them
+            # creates or upgrades the schema while the others wait on the writers' lock.
+            fd = db._open_lock_file()
+        except OSError as exc:
+            error = storage_error(exc, f"{db.path.parent} cannot be written")
+            raise error or StoreUnavailableError(
+                f"{db.path.parent} cannot be used: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            backup = db.path.with_name(f"{db.path.name}.pre-migration.bak")
-            migrate(sqlite_utils.Database(db.connection()), backup=backup)
+            if db.version() != LATEST:
+                # Imported only here: sqlite-utils takes longer to import than a short
+                # command takes to run on an up-to-date database.
+                import sqlite_utils
+
+                backup = db.path.with_name(f"{db.path.name}.pre-migration.bak")
+                migrate(sqlite_utils.Database(db.connection()), backup=backup)
+        except Exception as exc:
+            db.close_all()
+            error = storage_error(exc, str(db.path))
+            if error is None:
+                raise
+            raise error from None
         finally:
             os.close(fd)  # closing the descriptor releases the lock
         return db
@@ -130,11 +189,17 @@ class Database:
 
     def read(self, sql: str, params: Params = ()) -> list[tuple]:
         """Every row of a query."""
-        return self.connection().execute(sql, params).fetchall()
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _read_error(exc) from exc
 
     def query_one(self, sql: str, params: Params = ()) -> tuple | None:
         """The first row of a query, or None."""
-        return self.connection().execute(sql, params).fetchone()
+        try:
+            return self.connection().execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise _read_error(exc) from exc
 
     def read_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
         """The rows of `sql`, which ends in `IN`, for all `values` (asked for in chunks)."""
@@ -148,6 +213,21 @@ class Database:
         """The schema version of the database."""
         return self.query_one("PRAGMA user_version")[0]
 
+    def problems(self) -> list[str]:
+        """What SQLite's quick integrity check finds wrong with the file (nothing when sound)."""
+        try:
+            rows = self.read(f"PRAGMA quick_check({MAX_PROBLEMS})")
+        except (sqlite3.DatabaseError, StoreUnavailableError) as exc:  # too damaged to check
+            return [str(exc)]
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    def check_writable(self) -> None:
+        """Commit one real write (the schema version, rewritten as it is); raises if that fails."""
+        with self.transaction() as tx:
+            version = tx.query_one("PRAGMA user_version")[0]
+            tx.execute(f"PRAGMA user_version = {int(version)}")
+
     # -- writing ---------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -159,15 +239,20 @@ class Database:
         # worker processes write at once; flock wakes the next writer as soon as one is done.
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            conn.execute("BEGIN IMMEDIATE")
             tx = Transaction(conn)
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield tx
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise
+                error = storage_error(exc, "the data directory could not be written")
+                if error is None:
+                    raise
+                raise error from exc
+            for action in tx._after_commit:
+                action()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
         self._checkpointer.committed(max(tx.written, 1))
@@ -206,6 +291,7 @@ class Database:
             with self._handles_lock:
                 self._lock_fds.append(fd)
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
         return conn, fd
 
     def close(self) -> None:

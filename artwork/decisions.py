@@ -26,6 +26,7 @@ from artwork.codecs import (
     decision_from_row,
     decision_row,
 )
+from artwork.dead_letter import DEAD_LETTER_DIR, DEAD_LETTER_FILE, DeadLetterFile
 from artwork.database import Database, Transaction, running_thread
 from artwork.errors import InvalidRecordError, NotFoundError
 from artwork.join import decision_pages
@@ -69,20 +70,65 @@ def check_decision(d: LoggedDecision) -> None:
         raise InvalidRecordError(f"decision {d.event_id!r} {problem}; it was not logged")
 
 
-def _journal_row(line: bytes) -> list[Any] | None:
-    """The decision row a journal line holds (of this version or the last), or None."""
+# What each column of a journal line may hold (bool is never a number here).
+_STR, _NUM, _INT = (str,), (int, float), (int,)
+_COLUMN_KINDS = dict(zip(DECISION_COLUMNS, (
+    _STR, _NUM, _STR, _STR, _STR, _STR, _STR, _STR, _NUM, _STR, _INT, _STR)))
+
+
+def _json_list(text: str, kinds: tuple[type, ...], name: str) -> tuple:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ValueError(f"`{name}` is not JSON") from None
+    if not isinstance(value, list) or any(type(v) not in kinds for v in value):
+        raise ValueError(f"`{name}` is not a list of {' or '.join(k.__name__ for k in kinds)}")
+    return tuple(value)
+
+
+def journal_decision(line: bytes) -> tuple[list[Any], LoggedDecision]:
+    """The row and decision a journal line holds (this version's or the last); else ValueError.
+
+    Every column is checked for its type, and the decision for what check_decision refuses
+    (probabilities, pmf, chosen action), so nothing invalid reaches the decisions table.
+    """
     try:
         row = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return None
+        raise ValueError("not a JSON line") from None
     if not isinstance(row, list) or len(row) not in (V3_LINE_WIDTH, len(DECISION_COLUMNS)):
-        return None
+        raise ValueError(f"not a list of {len(DECISION_COLUMNS)} values")
     if len(row) == V3_LINE_WIDTH:
         row.append(None)  # written before action keys were logged
-    if any(v is not None and not isinstance(v, (str, int, float)) for v in row) or any(
-            row[i] is None for i in _REQUIRED):
-        return None
-    return row
+    for i, (name, kinds) in enumerate(_COLUMN_KINDS.items()):
+        value = row[i]
+        if value is None:
+            if i in _REQUIRED:
+                raise ValueError(f"`{name}` is null")
+        elif type(value) not in kinds:
+            raise ValueError(f"`{name}` is a {type(value).__name__}, not a {kinds[0].__name__}")
+    if not row[0] or not math.isfinite(row[1]):
+        raise ValueError("`event_id` is empty" if not row[0] else "`timestamp` is not finite")
+    try:
+        context = orjson.loads(row[4]) if row[4] is not None else {}
+    except orjson.JSONDecodeError:
+        context = None
+    if not isinstance(context, dict):
+        raise ValueError("`context` is not a JSON object")
+    keys = _json_list(row[11], _STR, "action_keys") if row[11] is not None else ()
+    decision = LoggedDecision(
+        row[0], row[1], row[2], row[3], context, _json_list(row[5], _STR, "candidates"),
+        _json_list(row[6], _NUM, "pmf"), row[7], row[8], row[9], row[10], keys)
+    try:
+        check_decision(decision)
+    except InvalidRecordError as exc:
+        raise ValueError(str(exc).removesuffix("; it was not logged")) from None
+    return row, decision
+
+
+def _remove_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _file_size(path: Path) -> int:
@@ -99,6 +145,7 @@ class DecisionLog:
         self._db = db
         self.journal_dir = journal_dir
         self.journal = JournalWriter(journal_dir)  # this process's file
+        self.dead_letters = DeadLetterFile(journal_dir.parent / DEAD_LETTER_DIR / DEAD_LETTER_FILE)
         # Bytes of each journal file known to be in the table (this process's view).
         self._ingested: dict[str, int] = {}
         self.ingester = Ingester(self)
@@ -138,7 +185,10 @@ class DecisionLog:
                     start = done.get(name, 0)
                     if size <= start:
                         continue
-                    lines, end = read_lines(self.journal_dir / name, start, READ_CHUNK)
+                    try:
+                        lines, end = read_lines(self.journal_dir / name, start, READ_CHUNK)
+                    except FileNotFoundError:  # removed by hand, or by an older ingester
+                        continue
                     if not lines:
                         continue
                     batch += self._ingest_lines(tx, name, lines)
@@ -155,16 +205,19 @@ class DecisionLog:
             added += batch
         return added
 
-    @staticmethod
-    def _ingest_lines(tx: Transaction, name: str, lines: list[bytes]) -> int:
-        rows = []
+    def _ingest_lines(self, tx: Transaction, name: str, lines: list[bytes]) -> int:
+        rows, refused = [], []
         for line in lines:
-            row = _journal_row(line)
-            if row is not None:
-                rows.append(row)
-            else:  # never written by a JournalWriter; kept out so that the rest goes in
-                log.error("skipping an unreadable line of the decision journal %s: %.80r",
-                          name, line)
+            try:
+                rows.append(journal_decision(line)[0])
+            except ValueError as exc:  # kept out so that the rest goes in
+                refused.append((line, str(exc)))
+        if refused:
+            # Written before the offset is committed: a failed commit writes them again,
+            # a failed write leaves the whole batch for the next pass.
+            self.dead_letters.append(name, refused)
+            log.warning("%d line(s) of the decision journal %s refused and written to %s; "
+                        "the first: %s", len(refused), name, self.dead_letters.path, refused[0][1])
         new = tx.insert_new("decisions", DECISION_COLUMNS, rows)
         if new < len(rows):
             log.warning("%d journaled decision(s) in %s repeat a logged event id; the first "
@@ -183,18 +236,24 @@ class DecisionLog:
             # Its size now, not as listed: its writer may have appended since, then exited.
             size = _file_size(path)
             if start < size:
-                if read_lines(path, start, READ_CHUNK)[0]:
-                    continue  # appended just before its writer exited: the next pass takes it
+                with contextlib.suppress(FileNotFoundError):
+                    if read_lines(path, start, READ_CHUNK)[0]:
+                        continue  # appended just before its writer exited: the next pass takes it
                 # What a writer that died mid-append leaves: never a complete line.
                 log.warning("dropping %d bytes of an incomplete record at the end of %s",
                             size - start, path)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+            # Removed only once the rows and this deletion are committed: a crash in between
+            # leaves the file, whose lines the next pass finds already in (and skips).
+            tx.after_commit(lambda path=path: _remove_file(path))
             tx.execute("DELETE FROM journal WHERE name = ?", [name])
             done.pop(name, None)
         stale = sorted(set(done) - set(sizes))
         if stale:
             tx.execute(f"DELETE FROM journal WHERE name IN ({','.join('?' * len(stale))})", stale)
+
+    def dead_letter_count(self) -> int:
+        """How many journal lines ingest has refused (in the dead-letter file, all processes)."""
+        return self.dead_letters.count()
 
     def journal_backlog(self) -> int:
         """Bytes of decision journal not yet ingested into the decision log (all processes)."""
@@ -244,6 +303,18 @@ class DecisionLog:
         for row, _ in decision_pages(self._db, since, until):
             yield decision_from_row(row)
 
+    def first_time_after(self, after: tuple[float, str] | None, until: float) -> float | None:
+        """Time of the first decision in the table after `after` (time, event id), up to `until`."""
+        if after is None:
+            row = self._db.query_one("SELECT min(timestamp) FROM decisions WHERE timestamp <= ?",
+                                     [until])
+        else:
+            row = self._db.query_one(
+                "SELECT min(timestamp) FROM decisions WHERE timestamp <= ? AND "
+                "(timestamp > ? OR (timestamp = ? AND event_id > ?))",
+                [until, after[0], after[0], after[1]])
+        return None if row is None else row[0]
+
     def count_decisions(self) -> int:
         """How many decisions are logged."""
         self.catch_up()
@@ -265,6 +336,7 @@ class Ingester:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._failing: str | None = None  # why the last pass failed, while passes fail
 
     def appended(self, records: int) -> None:
         """Count appended records; start the thread if this process has none."""
@@ -299,8 +371,13 @@ class Ingester:
                 return
             try:
                 decisions.ingest_journal()
+                if self._failing is not None:
+                    log.warning("ingesting the decision journals works again")
+                    self._failing = None
             except (*decisions._db.errors, OSError) as exc:  # retried on the next pass
-                log.warning("ingesting the decision journals in %s failed: %s",
-                            decisions.journal_dir, exc)
+                if str(exc) != self._failing:  # said once, not four times a second
+                    log.warning("ingesting the decision journals in %s failed (retried until it "
+                                "works): %s", decisions.journal_dir, exc)
+                self._failing = str(exc)
                 self._pending += 1
             del decisions

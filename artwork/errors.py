@@ -1,4 +1,8 @@
 """Errors raised by the artwork catalog and event store."""
+import errno
+
+# What a write that failed for want of space sets errno to (a quota and a file-size limit too).
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class CatalogError(Exception):
@@ -43,3 +47,11 @@ class JournalError(CatalogError, OSError):
 
 class InvalidRewardError(CatalogError, ValueError):
     """Reward weights, or feedback, that cannot be turned into one reward number."""
+
+
+class StorageFullError(CatalogError, OSError):
+    """Nothing could be written: the data directory's disk is full."""
+
+
+class StoreUnavailableError(CatalogError):
+    """The data directory or its database cannot be used (read-only, not a database, damaged)."""

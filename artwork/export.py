@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -75,6 +76,17 @@ def format_of(path: Path, fmt: str | None = None) -> str:
             f"{path.name}: cannot tell the format; name the file .csv or .parquet"
         )
     return fmt
+
+
+def why_nothing_to_export(store: Store, window: float, now: float | None = None) -> str:
+    """Why an export over `window` has no rows: no decisions, or none whose window has closed."""
+    now = time.time() if now is None else now
+    count = store.count_decisions()
+    if count == 0:
+        return "the store holds no decisions yet"
+    oldest = store.first_decision_time(None, float("inf"))
+    return (f"none of the {count} logged decisions has a closed {window:g}-second reward window "
+            f"yet (the oldest is {now - oldest:.0f} s old)")
 
 
 def export_log(

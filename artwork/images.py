@@ -8,12 +8,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
-import PIL.Image
+from artwork.errors import DISK_FULL_ERRNOS, ImageTooLargeError, InvalidImageError, StorageFullError
 
-from artwork.errors import ImageTooLargeError, InvalidImageError
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -85,6 +85,11 @@ def validate_image(
         raise InvalidImageError(
             f"{name}: truncated {fmt.upper()} file ({size} bytes); upload the complete file"
         )
+    # Imported here: a command that only lists the catalog should not pay for them.
+    import cv2
+    import numpy as np
+    import PIL.Image
+
     # The header gives the size without decoding, so a small file that would decode to
     # gigabytes (a "decompression bomb") is refused before any pixel is allocated.
     try:
@@ -110,6 +115,8 @@ def validate_image(
 
 def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 92) -> bytes:
     """Encode a BGR frame as JPEG or PNG bytes."""
+    import cv2
+
     ext, params = (".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality]) if fmt == "jpeg" else (".png", [])
     ok, buf = cv2.imencode(ext, image, params)
     if not ok:
@@ -140,8 +147,10 @@ class ImageFolder:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+                raise StorageFullError("the image could not be stored: the disk is full") from None
             raise
         return True
 

@@ -57,8 +57,7 @@ class JournalWriter:
                 except OSError:
                     pass
                 raise JournalError(
-                    f"could not append to the decision journal {self.path}: {exc.strerror}; "
-                    "free disk space or check the data directory's permissions"
+                    f"could not append to the decision journal: {exc.strerror}"
                 ) from None
             self._size += len(data)
 
@@ -98,8 +97,7 @@ class JournalWriter:
             if fd >= 0:
                 os.close(fd)
             raise JournalError(
-                f"could not create the decision journal {path}: {exc.strerror}; check the data "
-                "directory's permissions and free space"
+                f"could not create a decision journal file: {exc.strerror}"
             ) from None
         self._fd, self._pid, self._size, self.path = fd, pid, 0, path
         return fd

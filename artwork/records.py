@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where arrays are used: listing titles needs none
+    import numpy as np
 
 ARTWORK_STATUSES = ("candidate", "live", "retired")
 ARTWORK_SOURCES = ("upload", "video")
@@ -47,6 +48,8 @@ class Artwork:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Artwork):
             return NotImplemented
+        import numpy as np
+
         mine, theirs = self.__dict__.copy(), other.__dict__.copy()
         a, b = mine.pop("embedding"), theirs.pop("embedding")
         same_embedding = (a is None and b is None) or (

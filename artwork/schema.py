@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Callable
 
 from artwork.errors import SchemaError
+
+if TYPE_CHECKING:  # a Database is handed in; importing sqlite-utils is the caller's cost
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:

@@ -152,6 +152,10 @@ class Store:
         """How many decisions are logged."""
         return self.decision_log.count_decisions()
 
+    def first_decision_time(self, after: tuple[float, str] | None, until: float) -> float | None:
+        """Time of the first decision after `after` (time, event id), up to `until`."""
+        return self.decision_log.first_time_after(after, until)
+
     def record_actions(self, items: Iterable[tuple[str, str, str]]) -> int:
         """Record (key, artwork_id, description) triples once each; returns how many were new."""
         return self.action_log.record_actions(items)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Sequence
 
@@ -78,3 +79,48 @@ def sample_index(pmf: Sequence[float], rng: np.random.Generator) -> int:
                 return i
             last = i
     return last
+
+
+def inverse_gap_weights(scores: Sequence[float], gamma: float) -> list[float]:
+    """Inverse gap weighting (Abe & Long 1999; Foster & Rakhlin, ICML 2020) over `scores`.
+
+    p(a) = 1 / (n + gamma * (best - score(a))) for every candidate but the best, which takes
+    the rest: the larger `gamma`, the greedier; a candidate scored close to the best is
+    explored often, a clearly worse one rarely, never with probability 0.
+    """
+    n = len(scores)
+    best = max(range(n), key=scores.__getitem__)
+    top = scores[best]
+    pmf = [1.0 / (n + gamma * (top - s)) for s in scores]
+    pmf[best] = 0.0
+    pmf[best] = 1.0 - math.fsum(pmf)
+    return pmf
+
+
+@dataclass(frozen=True)
+class AdaptiveFloor:
+    """A probability floor that falls with a title's traffic, from `maximum` to `minimum`.
+
+    floor(n) = maximum while n <= ramp, then maximum * sqrt(ramp / n), never below `minimum`.
+    The exploration a title's artworks get from the floor still grows with its traffic (as
+    the square root of it), so offline evaluation keeps gaining support on every title,
+    while a popular title stops paying the full floor on every impression.
+    """
+
+    maximum: float
+    minimum: float
+    ramp: int = 5000
+
+    def __post_init__(self) -> None:
+        check_floor(self.maximum)
+        if not 0.0 < check_floor(self.minimum) <= self.maximum:
+            raise InvalidPolicyError(
+                f"floor_min {self.minimum!r} must be in (0, floor]; use e.g. 0.002")
+        if int(self.ramp) < 1:
+            raise InvalidPolicyError(f"floor_ramp {self.ramp!r} must be at least 1")
+
+    def __call__(self, traffic: int) -> float:
+        """The floor for a title that has had `traffic` decisions."""
+        if traffic <= self.ramp:
+            return self.maximum
+        return max(self.minimum, self.maximum * math.sqrt(self.ramp / traffic))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from bandit.errors import InvalidFeatureError, InvalidPolicyError
 from bandit.types import Action, Context
@@ -24,6 +24,30 @@ def escape(token: str) -> str:
     if _SPECIAL.isdisjoint(token):
         return token
     return token.translate(_ESCAPES)
+
+
+# Feature names and title genres repeat on every line: each is written once and kept.
+_MEMO_LIMIT = 100_000
+_ESCAPED: dict[str, str] = {}
+_GENRE_PARTS: dict[tuple[str, ...], str] = {}
+
+
+def _memo(cache: dict, key: Any, make: Callable[[], str]) -> str:
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= _MEMO_LIMIT:
+            cache.clear()
+        text = cache[key] = make()
+    return text
+
+
+def _escaped(name: str) -> str:
+    return _memo(_ESCAPED, name, lambda: escape(name))
+
+
+def _genre_part(genres: tuple[str, ...]) -> str:
+    """The title's genres as features of the shared line (with a leading space), made once per set."""
+    return _memo(_GENRE_PARTS, genres, lambda: "".join(f" genre={escape(g)}" for g in genres))
 
 
 def _finite(name: str, value: object) -> float:
@@ -79,11 +103,19 @@ class FeatureSpace:
             args += ["--interactions", pair]
         return args
 
-    def shared_line(self, context: Context) -> str:
-        """The shared (context) line of the example."""
-        parts = [f"shared |{self.user_namespace}"]
-        for name, value in context.features.items():
-            key = escape(name)
+    def shared_line(self, context: Context, user_part: str | None = None) -> str:
+        """The shared (context) line of the example (`user_part` when it is already made)."""
+        if user_part is None:
+            user_part = self.user_part(context.features, context.genre_affinity)
+        return (f"shared |{self.user_namespace} {user_part}"
+                f"{_genre_part(context.title_genres)} |{self.identity_namespace} "
+                f"user={escape(context.user_id)} title={escape(context.title_id)}")
+
+    def user_part(self, features: Mapping[str, str | float], affinity: Mapping[str, float]) -> str:
+        """The user's features of the shared line: what the UI passed and the genre affinities."""
+        parts = []
+        for name, value in features.items():
+            key = _escaped(name)
             if isinstance(value, str):
                 parts.append(f"{key}={escape(value)}")
             elif isinstance(value, bool):
@@ -93,18 +125,12 @@ class FeatureSpace:
                 parts.append(f"daypart={_DAYPARTS[int(_finite(name, value)) % 24]}")
             else:
                 parts.append(f"{key}:{_finite(name, value):.6g}")
-        affinity = context.genre_affinity
         if affinity:
             # Relative to the user's mean: what sets this user apart, not how much they watch.
             values = {genre: _finite(f"affinity {genre}", v) for genre, v in affinity.items()}
             mean = math.fsum(values.values()) / len(values)
             for genre, value in values.items():
-                parts.append(f"affinity_{escape(genre)}:{value - mean:.6g}")
-        for genre in context.title_genres:
-            parts.append(f"genre={escape(genre)}")
-        parts.append(
-            f"|{self.identity_namespace} user={escape(context.user_id)} title={escape(context.title_id)}"
-        )
+                parts.append(f"affinity_{_escaped(genre)}:{value - mean:.6g}")
         return " ".join(parts)
 
     def action_line(self, action: Action) -> str:

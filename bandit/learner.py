@@ -7,7 +7,7 @@ from typing import Iterable, Iterator, Sequence
 
 from bandit.errors import InvalidPolicyError, InvalidRecordError
 from bandit.policy import Policy
-from bandit.snapshots import Snapshot, SnapshotStore
+from bandit.snapshots import DamagedSnapshotError, Snapshot, SnapshotStore
 from bandit.types import Action, Context, Decision
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,27 @@ class Learner:
         self.snapshots_written = 0
         self.resumed_from: Snapshot | None = None
         if resume and snapshots is not None and snapshots.versions():
-            snap = snapshots.load_into(policy)
-            self.learned, self.last_event_id = snap.learned, snap.last_event_id
-            self.resumed_from = snap
-            log.info("resumed %s from snapshot %d (%d items learned)", policy.name, snap.version, snap.learned)
+            snap = self._resume(snapshots)
+            if snap is not None:
+                self.learned, self.last_event_id = snap.learned, snap.last_event_id
+                self.resumed_from = snap
+                log.info("resumed %s from snapshot %d (%d items learned)", policy.name,
+                         snap.version, snap.learned)
+
+    def _resume(self, snapshots: SnapshotStore) -> Snapshot | None:
+        """Load the newest snapshot that is sound, quarantining damaged ones on the way.
+
+        A snapshot of other settings still refuses the start (SnapshotError): learning on
+        from nothing would throw away a model that the configuration could load.
+        """
+        for version in reversed(snapshots.versions()):
+            try:
+                return snapshots.load_into(self.policy, version)
+            except DamagedSnapshotError as exc:
+                snapshots.quarantine(version, str(exc))
+        log.warning("no sound snapshot of %s to resume from; learning from the start of the log",
+                    self.policy.name)
+        return None
 
     def learn(self, item: LearningItem | Sequence[object]) -> None:
         """Learn one (context, actions, decision, reward) item; snapshot when one is due."""

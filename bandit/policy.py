@@ -42,7 +42,7 @@ class Policy(ABC):
         """Choose one of ``actions`` for ``context``; the Decision carries the pmf and its event id."""
         actions = check_candidates(actions)
         with self._lock:
-            pmf = apply_floor(self._pmf(context, actions), self.floor)
+            pmf = apply_floor(self._pmf(context, actions), self._floor(context))
             chosen = sample_index(pmf, self._rng)
             version = self.model_version
         return Decision(
@@ -88,7 +88,7 @@ class Policy(ABC):
         """The floored pmf the policy would sample from now (no sampling, no event)."""
         actions = check_candidates(actions)
         with self._lock:
-            return apply_floor(self._pmf(context, actions), self.floor)
+            return apply_floor(self._pmf(context, actions), self._floor(context))
 
     def state(self) -> bytes:
         """The learned state as bytes (what a snapshot stores)."""
@@ -100,6 +100,15 @@ class Policy(ABC):
         with self._lock:
             self._restore(bytes(data))
             self.model_version = int(model_version)
+
+    def _floor(self, context: Context) -> float:
+        """The probability floor for this context (the policy's floor unless it adapts)."""
+        return self.floor
+
+    @property
+    def floor_min(self) -> float:
+        """The lowest probability any candidate can get: the floor, or where an adaptive one stops."""
+        return self.floor
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:

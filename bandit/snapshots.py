@@ -1,6 +1,12 @@
-"""Versioned model snapshots on disk: atomic writes, keep the last N, load the newest."""
+"""Versioned model snapshots on disk: atomic writes with a checksum, keep the last N, load the newest.
+
+A snapshot is verified (its checksum) and loaded into a fresh policy before it is used; one
+that fails either is moved to `quarantine/` beside the others, with one log line, and the
+next older one is tried.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -9,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Collection
 
 from bandit.errors import InvalidPolicyError, SnapshotError
 from bandit.policy import Policy
@@ -18,6 +24,11 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"ARTBANDIT-SNAPSHOT 1\n"
 SUFFIX = ".snapshot"
+QUARANTINE = "quarantine"
+
+
+class DamagedSnapshotError(SnapshotError):
+    """A snapshot that is not what was written (header, length, checksum) or whose model does not load."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,52 @@ class SnapshotStore:
         versions = self.versions()
         return versions[-1] if versions else 0
 
+    def quarantined(self) -> list[int]:
+        """Versions moved to quarantine, oldest first."""
+        folder = self.directory / QUARANTINE
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for e in os.scandir(folder)
+                      if (m := self._pattern.fullmatch(e.name)))
+
+    def quarantine(self, version: int, reason: str) -> None:
+        """Move a snapshot that cannot be used to `quarantine/`, saying why in one log line."""
+        path = self.path_of(version)
+        target = self.directory / QUARANTINE / path.name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(path, target)
+        except FileNotFoundError:
+            return  # another process moved (or pruned) it first
+        except OSError as exc:
+            log.warning("could not move the unusable snapshot %s to quarantine: %s", path, exc)
+            return
+        log.warning("snapshot %s cannot be used (%s); moved to %s", path.name, reason, target.parent)
+
+    def load_newest(self, factory: Callable[[], Policy], *, newer_than: int = 0,
+                    passed_over: Collection[int] = ()) -> tuple[Policy, Snapshot] | None:
+        """A fresh policy loaded from the newest usable snapshot above ``newer_than``, or None.
+
+        Each candidate is verified and loaded into a policy from ``factory`` before it is
+        returned; a damaged one is quarantined and the next older one tried. One written by
+        another kind of policy or with other settings is left where it is (the settings may
+        come back) and passed over; so are the versions in ``passed_over``.
+        """
+        for version in reversed(self.versions()):
+            if version <= newer_than:
+                break
+            if version in passed_over:
+                continue
+            policy = factory()
+            try:
+                return policy, self.load_into(policy, version)
+            except DamagedSnapshotError as exc:
+                self.quarantine(version, str(exc))
+            except SnapshotError as exc:
+                if self.path_of(version).exists():  # not merely pruned meanwhile
+                    log.warning("passing over snapshot %d: %s", version, exc)
+        return None
+
     def write(self, policy: Policy, learned: int = 0, last_event_id: str | None = None) -> Snapshot:
         """Store ``policy``'s state as the next version, set its ``model_version``, prune old ones."""
         if policy.name != self.policy_name:
@@ -82,7 +139,9 @@ class SnapshotStore:
                 "open a SnapshotStore with the policy's name"
             )
         self.directory.mkdir(parents=True, exist_ok=True)
-        version = self.newest_version() + 1
+        # Numbers are never reused, not even those of quarantined files: a server that
+        # loaded one before it was moved away still takes the next snapshot for newer.
+        version = max([self.newest_version(), *self.quarantined()]) + 1
         state = policy.state()
         header = {
             "policy": policy.name,
@@ -93,6 +152,7 @@ class SnapshotStore:
             "last_event_id": last_event_id,
             "created": time.time(),
             "state_bytes": len(state),
+            "sha256": hashlib.sha256(state).hexdigest(),
         }
         final = self.path_of(version)
         tmp = self.directory / f".{final.name}.{uuid.uuid4().hex}.tmp"
@@ -150,7 +210,10 @@ class SnapshotStore:
                 f"{snapshot.path}: written with settings {snapshot.settings}, but this policy has "
                 f"{policy.settings()}; build the policy with the learner's settings"
             )
-        policy.restore(snapshot.state, model_version=snapshot.version)
+        try:
+            policy.restore(snapshot.state, model_version=snapshot.version)
+        except SnapshotError as exc:
+            raise DamagedSnapshotError(str(exc)) from None
         return snapshot
 
     def _read_file(self, path: Path) -> Snapshot:
@@ -159,16 +222,20 @@ class SnapshotStore:
         except FileNotFoundError:
             raise SnapshotError(f"{path}: no such snapshot (it may have been pruned)") from None
         if not data.startswith(MAGIC):
-            raise SnapshotError(f"{path}: not a snapshot file (bad header)")
+            raise DamagedSnapshotError(f"{path}: not a snapshot file (bad header)")
         end = data.find(b"\n", len(MAGIC))
         try:
             header = json.loads(data[len(MAGIC) : end])
             state = data[end + 1 :]
             if end < 0 or len(state) != header["state_bytes"]:
                 raise ValueError("truncated")
+            # Snapshots written before checksums were recorded have none to compare.
+            if "sha256" in header and hashlib.sha256(state).hexdigest() != header["sha256"]:
+                raise ValueError("its checksum does not match its model bytes")
             return _snapshot(header, state, path)
         except (ValueError, KeyError, TypeError) as exc:
-            raise SnapshotError(f"{path}: damaged snapshot ({exc}); delete it or restore a backup") from None
+            raise DamagedSnapshotError(
+                f"{path}: damaged snapshot ({exc}); delete it or restore a backup") from None
 
 
 def _snapshot(header: dict[str, Any], state: bytes, path: Path) -> Snapshot:

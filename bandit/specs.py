@@ -94,6 +94,8 @@ def _policy_name(text: str) -> str:
 
 
 def _convert(text: str, key: str, value: str, kind_type: Any) -> Any:
+    if isinstance(kind_type, str):  # an annotation as written, e.g. "float | None"
+        kind_type = kind_type.removesuffix(" | None")
     target = {int: int, float: float, "int": int, "float": float}.get(kind_type, str)
     try:
         return target(value)

@@ -1,7 +1,17 @@
-"""The Vowpal Wabbit contextual bandit policy (``--cb_explore_adf``)."""
+"""The Vowpal Wabbit contextual bandit policy.
+
+Two ways to use Vowpal Wabbit: its own contextual-bandit exploration (`--cb_explore_adf` with
+squarecb, epsilon, softmax, bag or cover), or `igw`: Vowpal Wabbit learns a logistic model of
+the play probability of each (context, artwork) (`--cb_adf --cb_type mtr`, the chosen artwork
+only, without importance weights), and the policy explores by inverse gap weighting on its log-odds (Foster & Rakhlin,
+"Beyond UCB", ICML 2020) with a greediness that grows with each title's traffic, under a
+probability floor that adapts to that traffic too (see `AdaptiveFloor`).
+"""
 from __future__ import annotations
 
+import json
 import os
+import struct
 import tempfile
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -11,7 +21,7 @@ import vowpalwabbit
 from vowpalwabbit.pyvw import pylibvw
 
 from bandit.errors import InvalidPolicyError, SnapshotError
-from bandit.exploration import DEFAULT_FLOOR
+from bandit.exploration import DEFAULT_FLOOR, AdaptiveFloor, inverse_gap_weights
 from bandit.features import ActionLineCache, FeatureSpace, with_label
 from bandit.policy import Policy
 from bandit.types import Action, Context, Decision
@@ -19,8 +29,16 @@ from bandit.types import Action, Context, Decision
 # Titles whose parsed action examples a policy keeps (see VWPolicy._action_examples).
 ACTION_EXAMPLE_TITLES = 1024
 
-EXPLORATIONS = ("epsilon", "softmax", "squarecb", "bag", "cover")
+EXPLORATIONS = ("epsilon", "softmax", "squarecb", "bag", "cover", "igw")
 CB_TYPES = ("ips", "dr", "mtr", "dm", "sm")
+# The cb_type of every exploration unless one is given.
+DEFAULT_CB_TYPE = "mtr"
+# What igw learns with unless told otherwise (chosen on the benchmark suite; docs/LEARNING.md):
+# a faster learning rate than VW's own explorations use, and, besides user x artwork-feature
+# crosses, user x artwork-id crosses (what this kind of user thinks of this very artwork).
+IGW_LEARNING_RATE = 2.0
+IGW_INTERACTIONS = ("ua", "ui")
+_IGW_STATE = b"ARTBANDIT-VW-IGW 1\n"
 
 
 @dataclass(frozen=True)
@@ -31,14 +49,17 @@ class VWSettings:
     epsilon: float = 0.05
     softmax_lambda: float = 10.0
     gamma_scale: float = 100.0
+    gamma_exponent: float = 0.25
     bag_size: int = 5
     cover_size: int = 5
-    cb_type: str = "mtr"
-    learning_rate: float = 0.5
+    cb_type: str | None = None
+    floor_min: float | None = None
+    floor_ramp: int = 500
+    learning_rate: float | None = None
     power_t: float = 0.5
     l2: float = 0.0
     bits: int = 20
-    features: FeatureSpace = field(default_factory=FeatureSpace)
+    features: FeatureSpace | None = None
     extra_args: tuple[str, ...] = ()
     random_seed: int = 0
 
@@ -47,12 +68,28 @@ class VWSettings:
             raise InvalidPolicyError(
                 f"exploration {self.exploration!r} is unknown; choose one of {', '.join(EXPLORATIONS)}"
             )
+        igw = self.exploration == "igw"
+        # What is left unset takes the exploration's default (see IGW_DEFAULTS).
+        if self.cb_type is None:
+            object.__setattr__(self, "cb_type", DEFAULT_CB_TYPE)
+        if self.learning_rate is None:
+            object.__setattr__(self, "learning_rate", IGW_LEARNING_RATE if igw else 0.5)
+        if self.features is None:
+            object.__setattr__(self, "features", FeatureSpace(
+                interactions=IGW_INTERACTIONS if igw else FeatureSpace().interactions))
         if self.cb_type not in CB_TYPES:
             raise InvalidPolicyError(f"cb_type {self.cb_type!r} is unknown; choose one of {', '.join(CB_TYPES)}")
         if self.exploration == "squarecb" and self.cb_type != "mtr":
             raise InvalidPolicyError(
                 f"exploration 'squarecb' only works with cb_type 'mtr', not {self.cb_type!r}"
             )
+        if self.exploration == "igw" and self.cb_type != "mtr":
+            raise InvalidPolicyError(
+                f"exploration 'igw' learns a reward model (cb_type 'mtr'), not {self.cb_type!r}")
+        if self.floor_min is not None and self.exploration != "igw":
+            raise InvalidPolicyError("floor_min (an adaptive floor) needs exploration 'igw'")
+        if not self.gamma_exponent >= 0:
+            raise InvalidPolicyError(f"gamma_exponent {self.gamma_exponent!r} must be >= 0")
         if not 0.0 <= self.epsilon <= 1.0:
             raise InvalidPolicyError(f"epsilon {self.epsilon!r} must be in [0, 1]; use e.g. 0.05")
         for name in ("softmax_lambda", "gamma_scale", "learning_rate"):
@@ -68,7 +105,12 @@ class VWSettings:
 
     def args(self) -> list[str]:
         """The VW command line as a token list."""
-        args = ["--cb_explore_adf", "--cb_type", self.cb_type, "--quiet"]
+        if self.exploration == "igw":
+            # A logistic model of the play, learned on the chosen artwork only and without
+            # importance weights (see _learn); the policy explores on its log-odds.
+            args = ["--cb_adf", "--cb_type", "mtr", "--loss_function", "logistic", "--quiet"]
+        else:
+            args = ["--cb_explore_adf", "--cb_type", str(self.cb_type), "--quiet"]
         if self.exploration == "epsilon":
             args += ["--epsilon", str(self.epsilon)]
         elif self.exploration == "softmax":
@@ -77,7 +119,7 @@ class VWSettings:
             args += ["--squarecb", "--gamma_scale", str(self.gamma_scale)]
         elif self.exploration == "bag":
             args += ["--bag", str(int(self.bag_size)), "--epsilon", str(self.epsilon)]
-        else:
+        elif self.exploration == "cover":
             args += ["--cover", str(int(self.cover_size)), "--epsilon", str(self.epsilon)]
         args += ["-l", str(self.learning_rate), "--power_t", str(self.power_t), "-b", str(int(self.bits))]
         if self.l2:
@@ -121,9 +163,15 @@ class VWPolicy(Policy):
         seed: int | None = 0,
     ) -> None:
         super().__init__(name=name, floor=floor, seed=seed)
-        self.vw_settings = settings or VWSettings()
-        self.features = self.vw_settings.features
+        self.vw_settings = settings = settings or VWSettings()
+        self.features = settings.features
         self._actions = ActionLineCache(self.features)
+        self._igw = settings.exploration == "igw"
+        self._last_user: tuple[Any, Any, str] = (None, None, "")
+        # Decisions learned per title (igw): how greedy it is there, and its floor.
+        self.title_counts: dict[str, int] = {}
+        self._adaptive = (None if settings.floor_min is None
+                          else AdaptiveFloor(self.floor, settings.floor_min, settings.floor_ramp))
         # Candidate tuple (by identity) -> (the actions, their parsed VW examples).
         self._parsed: OrderedDict[tuple[int, ...], tuple[tuple[Action, ...], list]] = OrderedDict()
         try:
@@ -134,9 +182,13 @@ class VWPolicy(Policy):
             ) from None
 
     def settings(self) -> dict[str, Any]:
-        """The VW settings that must match a snapshot's (the random seed need not)."""
+        """The VW settings that must match a snapshot's (not the seed, nor what only explores)."""
         settings = self.vw_settings.to_dict()
         settings.pop("random_seed")
+        if self._igw:  # exploration happens outside the model: any of these fits its weights
+            for name in ("gamma_scale", "gamma_exponent", "floor_min", "floor_ramp", "epsilon",
+                         "softmax_lambda", "bag_size", "cover_size"):
+                settings.pop(name)
         return settings
 
     def example(self, context: Context, actions: Sequence[Action]) -> list[str]:
@@ -145,15 +197,44 @@ class VWPolicy(Policy):
 
     # VW's own parser and learner, without the per-example Python wrappers that
     # Workspace.predict/learn build around them (the same work, a third less time).
-    def _pmf(self, context: Context, actions: tuple[Action, ...]) -> Sequence[float]:
+    def _shared_line(self, context: Context) -> str:
+        """The shared line; its user part is made once for the titles of one request."""
+        features, affinity, user_part = self._last_user
+        if features is not context.features or affinity is not context.genre_affinity:
+            user_part = self.features.user_part(context.features, context.genre_affinity)
+            # Held with the objects it was made from, so their ids cannot be reused meanwhile.
+            self._last_user = (context.features, context.genre_affinity, user_part)
+        return self.features.shared_line(context, user_part)
+
+    def _scores(self, context: Context, actions: tuple[Action, ...]) -> list[float]:
+        """What VW predicts for the candidates: its pmf, or for igw the log-odds of no play."""
         ws = self._workspace
-        shared = ws._parse(self.features.shared_line(context))
+        shared = ws._parse(self._shared_line(context))
         examples = shared + self._action_examples(actions)
         try:
             pylibvw.vw.predict_multi(ws, examples)
             return examples[0].get_action_scores()
         finally:
             pylibvw.vw._finish_example_multi_ex(ws, shared)
+
+    def _pmf(self, context: Context, actions: tuple[Action, ...]) -> Sequence[float]:
+        scores = self._scores(context, actions)
+        if not self._igw:
+            return scores  # VW's own exploration: already a pmf
+        # The model scores the log-odds of "no play": the log-odds of a play is its negative.
+        traffic = self.title_counts.get(context.title_id, 0)
+        gamma = self.vw_settings.gamma_scale * (traffic + 1) ** self.vw_settings.gamma_exponent
+        return inverse_gap_weights([-s for s in scores], gamma)
+
+    def _floor(self, context: Context) -> float:
+        if self._adaptive is None:
+            return self.floor
+        return self._adaptive(self.title_counts.get(context.title_id, 0))
+
+    @property
+    def floor_min(self) -> float:
+        """The lowest probability any candidate can get (where the adaptive floor stops)."""
+        return self.floor if self._adaptive is None else self._adaptive.minimum
 
     def _action_examples(self, actions: tuple[Action, ...]) -> list:
         """The candidates' parsed examples, kept from one prediction to the next.
@@ -173,18 +254,37 @@ class VWPolicy(Policy):
         self._parsed[key] = (actions, examples)
         while len(self._parsed) > ACTION_EXAMPLE_TITLES:
             _, (_, oldest) = self._parsed.popitem(last=False)
-            pylibvw.vw._finish_example_multi_ex(self._workspace, oldest)
+            self._release(oldest)
         return examples
+
+    def _release(self, examples: list) -> None:
+        """Hand kept action examples back to the workspace that parsed them.
+
+        Only as the sequence VW expects, behind a shared example and after a prediction:
+        finishing the bare action examples once the workspace has learned since they were
+        parsed crashes Vowpal Wabbit (and dropping them unfinished leaks their memory).
+        """
+        ws = self._workspace
+        sequence = ws._parse("shared |" + self.features.user_namespace) + examples
+        pylibvw.vw.predict_multi(ws, sequence)
+        pylibvw.vw._finish_example_multi_ex(ws, sequence)
 
     def _drop_parsed(self) -> None:
         """Hand every kept example back to the workspace that parsed it."""
         for _, examples in self._parsed.values():
-            pylibvw.vw._finish_example_multi_ex(self._workspace, examples)
+            self._release(examples)
         self._parsed.clear()
 
     def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
-        lines = with_label(self.example(context, actions), decision.chosen, reward,
-                           decision.probability)
+        if self._igw:
+            self.title_counts[context.title_id] = self.title_counts.get(context.title_id, 0) + 1
+            # The logistic model learns plays, as cost -1 (a play) or +1 (none): a reward in
+            # (0, 1) counts as a play with that probability (unbiased), 1 or more as a play.
+            reward = 1.0 if self._rng.random() < reward else -1.0
+        # mtr weighs the chosen artwork's cost by 1 / probability; igw fits the play
+        # probability itself (the model conditions on the artwork), so it logs weight 1.
+        probability = 1.0 if self._igw else decision.probability
+        lines = with_label(self.example(context, actions), decision.chosen, reward, probability)
         ws = self._workspace
         examples = ws._parse("\n".join(lines))
         try:
@@ -197,9 +297,16 @@ class VWPolicy(Policy):
             path = os.path.join(tmp, "model.vw")
             self._workspace.save(path)
             with open(path, "rb") as f:
-                return f.read()
+                model = f.read()
+        if not self._igw:
+            return model
+        counts = json.dumps(self.title_counts, sort_keys=True).encode()
+        return _IGW_STATE + struct.pack(">Q", len(counts)) + counts + model
 
     def _restore(self, data: bytes) -> None:
+        counts: dict[str, int] = {}
+        if self._igw:
+            counts, data = _split_igw_state(data)
         with tempfile.TemporaryDirectory(prefix="vw-state-") as tmp:
             path = os.path.join(tmp, "model.vw")
             with open(path, "wb") as f:
@@ -214,9 +321,26 @@ class VWPolicy(Policy):
         self._drop_parsed()
         old, self._workspace = self._workspace, workspace
         old.finish()
+        self.title_counts = counts
 
     def close(self) -> None:
-        """Release the VW workspace."""
+        """Release the VW workspace (once; deciding afterwards is an error, not a crash)."""
         with self._lock:
+            if self._workspace is None:
+                return
             self._drop_parsed()
             self._workspace.finish()
+            self._workspace = None
+
+
+def _split_igw_state(data: bytes) -> tuple[dict[str, int], bytes]:
+    """The per-title counts at the head of an igw state, and the VW model that follows them."""
+    head = len(_IGW_STATE) + 8
+    if not data.startswith(_IGW_STATE) or len(data) < head:
+        raise SnapshotError("not the state of an igw VWPolicy; load a snapshot written by one")
+    (size,) = struct.unpack(">Q", data[len(_IGW_STATE):head])
+    try:
+        counts = {str(k): int(v) for k, v in json.loads(data[head:head + size]).items()}
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise SnapshotError(f"the per-title counts of an igw state are damaged ({exc})") from None
+    return counts, data[head + size:]

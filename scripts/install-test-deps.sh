@@ -1,7 +1,8 @@
 #!/bin/sh
 # System packages the test suite and benchmarks need: headless Chromium and its driver for the
-# studio's browser tests, wrk and hey for bench/api_bench.py. Idempotent and quiet: installs only
-# what is missing. Run as root (or with sudo) on Debian/Ubuntu.
+# studio's browser tests, wrk and hey for bench/api_bench.py, mount for the reliability tests
+# that fill a small tmpfs (they mount one as root). Idempotent and quiet: installs only what is
+# missing. Run as root (or with sudo) on Debian/Ubuntu.
 set -eu
 
 missing=""
@@ -9,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
 command -v hey >/dev/null 2>&1 || missing="$missing hey"
+command -v mount >/dev/null 2>&1 || missing="$missing mount"
 
 if [ -n "$missing" ]; then
     SUDO=""

@@ -65,13 +65,60 @@ class Impression:
     hour: int
     context: Context
     actions: tuple[Action, ...]
+    step: int = 0  # when, in a run of a world whose catalog changes over time
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-class World:
+class WorldBase:
+    """What every synthetic world shares: opaque ids, and feedback drawn from exact probabilities.
+
+    A world says, per live artwork of an impression, P(click) and P(play | click)
+    (`click_and_play`); the take (play) probability and the feedback follow from them.
+    """
+
+    USER_DIGITS = 5
+    TITLE_DIGITS = 3
+
+    @classmethod
+    def user_id(cls, user: int) -> str:
+        """The opaque id of user number ``user``."""
+        return f"u{user:0{cls.USER_DIGITS}d}"
+
+    @classmethod
+    def title_id(cls, title: int) -> str:
+        """The id of title number ``title``."""
+        return f"t{title:0{cls.TITLE_DIGITS}d}"
+
+    @classmethod
+    def artwork_id(cls, title: int, artwork: int) -> str:
+        """The id of artwork ``artwork`` of title ``title``."""
+        return f"{cls.title_id(title)}-a{artwork}"
+
+    def click_and_play(self, impression: Impression) -> tuple[np.ndarray, np.ndarray]:
+        """Per artwork of the impression: P(click) and P(play | click)."""
+        raise NotImplementedError
+
+    def take_probabilities(self, impression: Impression) -> np.ndarray:
+        """Per artwork of the impression: the exact probability of a play (the expected reward)."""
+        click, play = self.click_and_play(impression)
+        return click * play
+
+    def feedback(self, impression: Impression, artwork: int, rng: np.random.Generator) -> dict[str, None]:
+        """Sample the feedback kinds the user sends after seeing ``artwork`` (always two draws)."""
+        click, play = self.click_and_play(impression)
+        u_click, u_play = rng.random(2)
+        kinds: dict[str, None] = {"impression": None}
+        if u_click < click[artwork]:
+            kinds["click"] = None
+            if u_play < play[artwork]:
+                kinds["play"] = None
+        return kinds
+
+
+class World(WorldBase):
     """Users, titles and artworks with exact click and play probabilities."""
 
     def __init__(self, config: WorldConfig | None = None, traits: np.ndarray | None = None) -> None:
@@ -162,22 +209,6 @@ class World:
             self.actions.append(tuple(row))
         self._best_nonpersonalized = self._compute_best_nonpersonalized()
 
-    # ----- ids -----------------------------------------------------------------------------
-    @staticmethod
-    def user_id(user: int) -> str:
-        """The opaque id of user number ``user``."""
-        return f"u{user:05d}"
-
-    @staticmethod
-    def title_id(title: int) -> str:
-        """The id of title number ``title``."""
-        return f"t{title:03d}"
-
-    @classmethod
-    def artwork_id(cls, title: int, artwork: int) -> str:
-        """The id of artwork ``artwork`` of title ``title``."""
-        return f"{cls.title_id(title)}-a{artwork}"
-
     # ----- traffic -------------------------------------------------------------------------
     def impression(self, rng: np.random.Generator) -> Impression:
         """Draw one impression: a uniform user, a title by popularity, the device and local hour."""
@@ -235,11 +266,6 @@ class World:
         )
         return self._probabilities(taste, np.asarray(impression.title))
 
-    def take_probabilities(self, impression: Impression) -> np.ndarray:
-        """Per artwork of the impression: the exact probability of a play (the expected reward)."""
-        click, play = self.click_and_play(impression)
-        return click * play
-
     def expected_reward(self, impression: Impression, artwork: int | str) -> float:
         """Exact expected reward (play probability) of showing ``artwork`` (index or id)."""
         if isinstance(artwork, str):
@@ -273,15 +299,3 @@ class World:
                     total += ((p_dev[:, d] * p_night)[:, None] * click * play).sum(axis=0)
             best[t] = int(np.argmax(total))
         return best
-
-    # ----- feedback ------------------------------------------------------------------------
-    def feedback(self, impression: Impression, artwork: int, rng: np.random.Generator) -> dict[str, None]:
-        """Sample the feedback kinds the user sends after seeing ``artwork`` (always two draws)."""
-        click, play = self.click_and_play(impression)
-        u_click, u_play = rng.random(2)
-        kinds: dict[str, None] = {"impression": None}
-        if u_click < click[artwork]:
-            kinds["click"] = None
-            if u_play < play[artwork]:
-                kinds["play"] = None
-        return kinds

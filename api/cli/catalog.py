@@ -4,11 +4,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Sequence
 
-from artwork.export import export_log, format_of
-from artwork.images import read_image_file
 from artwork.records import ARTWORK_STATUSES
 
 from api.cli.common import command_config, emit, open_store
@@ -52,6 +51,8 @@ def _cmd_title_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_artwork_add(args: argparse.Namespace) -> int:
+    from artwork.images import read_image_file
+
     store = open_store(args)
     store.get_title(args.title_id)
     items = [
@@ -84,6 +85,8 @@ def _cmd_artwork_set_default(args: argparse.Namespace) -> int:
 
 
 def _cmd_log_export(args: argparse.Namespace) -> int:
+    from artwork.export import export_log, format_of, why_nothing_to_export
+
     out = Path(args.out)
     fmt = format_of(out, args.format)
     config = command_config(args)
@@ -94,8 +97,14 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     window = config.reward_window if args.window is None else args.window
     store = open_store(args)
     rows = export_log(store, out, window=window, reward_of=mapping, fmt=fmt)
+    why = None
+    if rows == 0:
+        why = why_nothing_to_export(store, window)
+        print(f"artbandit: note: {why}; the reward window is {window:g} s (--window, or "
+              "reward_window in the data directory's artbandit.toml or --config)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"path": str(out), "format": fmt, "rows": rows}))
+        print(json.dumps({"path": str(out), "format": fmt, "rows": rows,
+                          **({"why_empty": why} if why else {})}))
     else:
         print(f"wrote {rows} decisions to {out} ({fmt})")
     return 0

@@ -6,21 +6,18 @@ import json
 import sys
 from typing import Any, Iterable, Sequence
 
-from artwork import errors as catalog
 from artwork.store import Store
-from bandit import errors as bandit
-from simulator import errors as simulator
-from vision import errors as vision
 
-from api import errors as api
 from api.config import Config, config_for_cli
-from api.runtime.services import open_store as open_configured_store
+from api.runtime.stores import open_store as open_configured_store
 
-# Errors a command reports as one line on stderr, with exit code 2.
-ERRORS = (catalog.CatalogError, bandit.BanditError, vision.VisionError, simulator.SimulatorError,
-          api.ApiError)
+# The error base of each package, by module. A command imports only what it needs (so that
+# `artbandit title list` starts fast), and a package that was never imported raised none.
+_ERROR_BASES = (("artwork.errors", "CatalogError"), ("bandit.errors", "BanditError"),
+                ("vision.errors", "VisionError"), ("simulator.errors", "SimulatorError"),
+                ("api.errors", "ApiError"))
 
-# What to do about an error, by its type (and, for missing records, by what is missing).
+# What to do about an error, by its type's name (and, for missing records, by what is missing).
 _NOT_FOUND_HINTS = {
     "title": "`artbandit title list` shows the titles",
     "artwork": "`artbandit artwork list TITLE` shows a title's artworks",
@@ -28,28 +25,38 @@ _NOT_FOUND_HINTS = {
 _COLUMN_FLAGS = {"action": "--action-col", "reward": "--reward-col", "pscore": "--propensity-col",
                  "candidates": "--candidates-col", "timestamp": "--time-col",
                  "position": "--position-col", "context": "--context-cols"}
-_HINTS: dict[type[BaseException], str] = {
-    vision.EmbedderUnavailableError: "install the `clip` extra (pip install 'artbandit[clip]') "
-                                     "or pass --embedder classic",
-    vision.EmbedderConfigError: "pass --clip-pretrained with a local checkpoint, or --embedder classic",
-    simulator.LogFormatError: "pass --format csv or --format parquet for another suffix",
-    api.LearnerBusyError: "run one learner per data directory: `serve --workers 1` learns in "
-                          "process, otherwise start `artbandit learn` once",
-    catalog.SchemaError: "upgrade artbandit to open this data directory",
+_HINTS: dict[str, str] = {
+    "vision.errors.EmbedderUnavailableError": "install the `clip` extra (pip install "
+                                              "'artbandit[clip]') or pass --embedder classic",
+    "vision.errors.EmbedderConfigError": "pass --clip-pretrained with a local checkpoint, or "
+                                         "--embedder classic",
+    "simulator.errors.LogFormatError": "pass --format csv or --format parquet for another suffix",
+    "api.errors.LearnerBusyError": "run one learner per data directory: `serve --workers 1` "
+                                   "learns in process, otherwise start `artbandit learn` once",
+    "api.errors.IngestWorkerBusyError": "run one ingest worker per data directory (`serve` "
+                                        "starts one)",
+    "artwork.errors.SchemaError": "upgrade artbandit to open this data directory",
+    "artwork.errors.StorageFullError": "free disk space in the data directory and try again",
+    "artwork.errors.StoreUnavailableError": "check --data-dir (a writable folder holding an "
+                                            "artbandit database), or restore it from a backup",
 }
+
+
+def is_ours(exc: BaseException) -> bool:
+    """Whether `exc` is an error of one of the project's packages (reported as one line)."""
+    return any(isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in _ERROR_BASES if module in sys.modules)
 
 
 def hint_for(exc: BaseException) -> str | None:
     """What the user can do about an error, or None when its message says enough."""
-    if isinstance(exc, catalog.NotFoundError):
+    names = [f"{k.__module__}.{k.__qualname__}" for k in type(exc).__mro__]
+    if "artwork.errors.NotFoundError" in names:
         return _NOT_FOUND_HINTS.get(getattr(exc, "kind", ""))
-    if isinstance(exc, simulator.MissingColumnError):
-        flag = _COLUMN_FLAGS.get(exc.role)
+    if "simulator.errors.MissingColumnError" in names:
+        flag = _COLUMN_FLAGS.get(getattr(exc, "role", ""))
         return None if flag is None else f"map the column with {flag} NAME"
-    for kind in type(exc).__mro__:
-        if kind in _HINTS:
-            return _HINTS[kind]
-    return None
+    return next((_HINTS[n] for n in names if n in _HINTS), None)
 
 
 def error_line(exc: BaseException) -> str:

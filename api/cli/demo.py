@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="impressions the simulated population asks for (default: 6000)")
     p.add_argument("--users", type=int, default=300, help="simulated users (default: 300)")
     p.add_argument("--seed", type=int, default=7, help="seed of the world and traffic (default: 7)")
-    p.add_argument("--policy", default="vw:squarecb",
-                   help="serving policy spec (default: vw:squarecb)")
+    p.add_argument("--policy", default="vw:igw",
+                   help="serving policy spec (default: vw:igw, the service's default)")
     p.add_argument("--floor", type=float, default=0.02,
                    help="minimum probability of every candidate (default: 0.02)")
     p.add_argument("--port", type=int, help="port for the server (default: a free one)")

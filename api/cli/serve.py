@@ -1,19 +1,91 @@
-"""`artbandit serve` (the production WSGI server) and `artbandit learn` (the learner process)."""
+"""`artbandit serve` (the production WSGI server, with its ingest worker) and `artbandit learn`."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
+from typing import Mapping
 
-from artwork.store import Store
+from api.cli.common import command_config, open_store
+from api.config import Config, share_metrics_through
+from api.errors import ConfigError, ServerStartError
 
-from api.cli.common import command_config
-from api.errors import ConfigError
+log = logging.getLogger(__name__)
+
+# gunicorn's threaded worker, whose threads only get requests that have fully arrived (so
+# idle or slow clients hold none), kept-alive connections closed after KEEPALIVE_SECONDS.
+WORKER_CLASS = "api.web.worker.GuardedThreadWorker"
+WORKER_THREADS = 4
+KEEPALIVE_SECONDS = 2
+# A worker whose event loop has not reported for this long is restarted by gunicorn.
+WORKER_TIMEOUT_SECONDS = 30
+# The ingest worker is restarted this long after it exits (doubling, up to the maximum,
+# while it keeps exiting within a minute of its start).
+RESTART_DELAY_SECONDS, MAX_RESTART_DELAY_SECONDS = 1.0, 30.0
+
+
+class IngestWorkerProcess:
+    """`artbandit ingest worker` beside the server: started with it, again if it dies, stopped with it.
+
+    `check()` is called from the gunicorn master's loop (its main thread, which also forks the
+    workers: a process started from another thread could hang on a pipe a fork inherited).
+    """
+
+    def __init__(self, config: Config, config_path: str | None,
+                 env: Mapping[str, str] | None = None, output: int | None = None) -> None:
+        self.env = None if env is None else dict(env)
+        self.output = output  # where its stdout goes (default: the server's)
+        self.argv = [sys.executable, "-m", "api.cli", "--data-dir", str(config.data_dir)]
+        self.argv += ["--config", config_path] if config_path else []
+        self.argv += ["ingest", "worker"]
+        self._proc: subprocess.Popen | None = None
+        self._started = 0.0
+        self._delay = RESTART_DELAY_SECONDS
+        self._stopped = False
+
+    def start(self) -> None:
+        """Start the process."""
+        self._proc = subprocess.Popen(self.argv, env=self.env, stdout=self.output)
+        self._started = time.monotonic()
+
+    def check(self) -> None:
+        """Start the process again if it exited (after a delay that grows while it keeps exiting)."""
+        if self._stopped or self._proc is None or self._proc.poll() is None:
+            return
+        since = time.monotonic() - self._started
+        if since > 60:
+            self._delay = RESTART_DELAY_SECONDS
+        if since < self._delay:
+            return
+        log.warning("the ingest worker exited (code %s); starting it again", self._proc.returncode)
+        self._delay = min(self._delay * 2, MAX_RESTART_DELAY_SECONDS)
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL) and do not start it again."""
+        self._stopped = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    from api.runtime.services import Launch, build_policy, check_database
 
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
@@ -25,34 +97,65 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "them (each worker would otherwise be a learner of its own)"
         )
     config = dataclasses.replace(config, learn=learn)
-    # Create or upgrade the store once, before the workers start and open it.
-    Store.open(config.data_dir).close()
+    build_policy(config)  # a bad policy spec is said here, once, not by each worker failing
+    # Create or upgrade the store and check it once, before the workers start and open it.
+    store = open_store(args)
+    problems = check_database(store)
+    store.close_all()
+    # The workers count into one folder, so that a scrape of any of them gives the totals.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="artbandit-metrics-"))
+    share_metrics_through(metrics_dir)
+    launch = Launch(problems, metrics_dir)
+    ingest = IngestWorkerProcess(config, args.config)
+
+    def stopped() -> None:
+        ingest.stop()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    class ServingArbiter(Arbiter):
+        def manage_workers(self) -> None:
+            super().manage_workers()
+            ingest.check()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
-            self.cfg.set("worker_class", "sync")
-            self.cfg.set("timeout", 120)
+            self.cfg.set("worker_class", WORKER_CLASS)
+            self.cfg.set("threads", WORKER_THREADS)
+            self.cfg.set("keepalive", KEEPALIVE_SECONDS)
+            self.cfg.set("timeout", WORKER_TIMEOUT_SECONDS)
             self.cfg.set("accesslog", "-" if args.access_log else None)
             self.cfg.set("loglevel", "info" if args.verbose else "warning")
+            self.cfg.set("when_ready", lambda server: ingest.start())
+            self.cfg.set("on_exit", lambda server: stopped())
 
         def load(self):
             from api.web.app import create_app
 
-            return create_app(config)
+            return create_app(config, launch)
 
-    print(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s); "
-          f"learner {'in process' if learn else 'off (run `artbandit learn`)'}", flush=True)
+        def run(self) -> None:
+            try:
+                ServingArbiter(self).run()
+            except RuntimeError as exc:  # what gunicorn raises when it cannot start
+                raise ServerStartError(str(exc)) from None
+
+    print(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s) of "
+          f"{WORKER_THREADS} threads; learner "
+          f"{'in process' if learn else 'off (run `artbandit learn`)'}; "
+          "ingest worker beside them", flush=True)
     Server().run()
     return 0
 
 
 def _cmd_learn(args: argparse.Namespace) -> int:
-    from api.runtime.services import learner_for
+    from api.runtime.services import check_database, learner_for
 
     config = command_config(args, policy=args.policy)
-    loop = learner_for(config)
+    store = open_store(args)
+    check_database(store)  # said once in the log; the learner then says what it cannot do
+    loop = learner_for(config, store)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from vision.embed import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, EMBEDDER_KINDS, Embedder, make_embedder
 from vision.ingest import IngestReport, ingest_stills, ingest_video
 
-from api.cli.common import open_store
+from api.cli.common import command_config, open_store
 
 
 def _embedder(args: argparse.Namespace) -> Embedder:
@@ -59,6 +60,19 @@ def _cmd_ingest_stills(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ingest_worker(args: argparse.Namespace) -> int:
+    from api.runtime.ingest_worker import IngestWorker
+
+    worker = IngestWorker(command_config(args))
+    print(f"ingest worker for {worker.queue.folder} (pid {os.getpid()}); stops on Ctrl-C",
+          flush=True)
+    try:
+        worker.run()
+    finally:
+        worker.close()
+    return 0
+
+
 def _embedder_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--embedder", choices=EMBEDDER_KINDS, default="auto",
@@ -97,3 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", metavar="IMAGE", nargs="+", help="JPEG, PNG or WebP files")
     _embedder_options(p)
     p.set_defaults(func=_cmd_ingest_stills)
+    p = isub.add_parser(
+        "worker", help="run the ingest worker: the uploads the server queued, one process per "
+        "data directory",
+        description="Take the upload jobs the server queued (stills and videos) and run them "
+        "through the vision stage, at a lower CPU priority than serving. `artbandit serve` "
+        "starts one; jobs left unfinished by a stopped worker are queued again (or failed, "
+        "with the reason) when it starts. Stops on Ctrl-C or SIGTERM.")
+    p.set_defaults(func=_cmd_ingest_worker)

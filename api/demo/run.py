@@ -39,6 +39,7 @@ from simulator.specs import parse_policy_specs
 from simulator.world import TRAITS, World, WorldConfig
 from vision.ingest import ingest_stills, ingest_video
 
+from api.config import remember_settings
 from api.demo.server_process import ServerProcess
 from api.errors import DemoError, ServerStartError
 from api.runtime.actions import catalog_actions
@@ -59,7 +60,7 @@ class DemoSettings:
     users: int = 300
     seed: int = 7
     video_candidates: int = 6
-    policy: str = "vw:squarecb"
+    policy: str = "vw:igw"
     floor: float = 0.02
     reward_window: float = 0.5
     port: int | None = None
@@ -82,6 +83,7 @@ class Traffic:
     served: list[float] = field(default_factory=list)
     uniform: list[float] = field(default_factory=list)
     default: list[float] = field(default_factory=list)
+    static: list[float] = field(default_factory=list)  # the best artwork for everyone, per title
     oracle: list[float] = field(default_factory=list)
     plays: list[int] = field(default_factory=list)
     truth: dict[str, np.ndarray] = field(default_factory=dict)  # event id -> play probabilities
@@ -182,6 +184,7 @@ def drive_traffic(url: str, world: World, titles: list[DemoTitle], settings: Dem
         traffic.served.append(float(p[j]))
         traffic.uniform.append(float(p.mean()))
         traffic.default.append(float(p[0]))
+        traffic.static.append(float(p[world.best_nonpersonalized(imp.title)]))
         traffic.oracle.append(float(p.max()))
         traffic.plays.append(int("play" in kinds))
         traffic.truth[choice["event_id"]] = p
@@ -314,11 +317,14 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     _prepare(out)
     data_dir = out / "data"
     store = Store.open(data_dir)
+    # The data directory remembers the settings it was made with: the server started here
+    # and every later command on it (`log export`, `serve`, the studio's replay) use them.
+    remember_settings(data_dir, {"policy": settings.policy, "floor": settings.floor,
+                                 "seed": settings.seed, "reward_window": settings.reward_window,
+                                 "learn_interval": 0.25, "snapshot_every": 300})
     titles = build_catalog(store, settings, out / "variants")
     world = demo_world(store, titles, settings)
-    server_settings = {"token": TOKEN, "policy": settings.policy, "floor": settings.floor,
-                       "seed": settings.seed, "reward_window": settings.reward_window,
-                       "learn_interval": 0.25, "snapshot_every": 300}
+    server_settings = {"token": TOKEN}
     with open(out / "server.log", "w") as server_log:
         try:
             server = ServerProcess(data_dir, settings=server_settings, port=settings.port,
@@ -336,7 +342,7 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     plots = _plots(traffic, offline, out)
     half = slice(len(traffic.served) // 2, None)
     online = {name: float(np.mean(getattr(traffic, name)[half]))
-              for name in ("served", "uniform", "default", "oracle")}
+              for name in ("served", "uniform", "default", "static", "oracle")}
     summary = {
         "decisions": settings.decisions, "titles": [t.id for t in titles],
         "artworks": sum(len(t.artworks) for t in titles),
@@ -351,6 +357,12 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     return summary
 
 
+def headroom_share(online: dict[str, float], baseline: str) -> float:
+    """The share of the headroom from `baseline` to the oracle that the served policy captured."""
+    headroom = online["oracle"] - online[baseline]
+    return (online["served"] - online[baseline]) / headroom if headroom > 0 else float("nan")
+
+
 def _print_summary(summary: dict[str, Any], out: Path, data_dir: Path,
                    echo: Callable[[str], None]) -> None:
     online = summary["online_second_half"]
@@ -360,11 +372,12 @@ def _print_summary(summary: dict[str, Any], out: Path, data_dir: Path,
          "from the world):")
     echo(f"  {'policy':<28} {'take rate':>9}")
     for label, key in (("learned policy (served)", "served"), ("uniform random", "uniform"),
-                       ("default artwork", "default"), ("oracle", "oracle")):
+                       ("default artwork", "default"), ("best static artwork", "static"),
+                       ("oracle", "oracle")):
         echo(f"  {label:<28} {online[key]:>9.4f}")
-    headroom = online["oracle"] - online["uniform"]
-    share = (online["served"] - online["uniform"]) / headroom if headroom > 0 else float("nan")
-    echo(f"  learned policy captures {share:.0%} of the uniform-to-oracle headroom; "
+    echo(f"  learned policy captures {headroom_share(online, 'static'):.0%} of the headroom from the "
+         f"best static artwork to the oracle ({headroom_share(online, 'uniform'):.0%} of it from "
+         "uniform); "
          f"model version {summary['model_version']}")
     echo("")
     echo("Offline replay of the logged decisions (95% intervals) next to the truth:")

@@ -32,7 +32,7 @@ class ServerProcess:
 
     def __init__(self, data_dir: Path, *, settings: Mapping[str, object] | None = None,
                  workers: int = 1, port: int | None = None, output: IO | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, cwd: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = environment_with(settings or {})
@@ -40,7 +40,7 @@ class ServerProcess:
             [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), "serve",
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
             env=env, stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, cwd=cwd,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+from artwork.catalog import CONTROL_CHARACTERS
+
 from api.errors import InvalidRequestError
 
 # Query parameters of GET /artwork that are not context features.
@@ -38,9 +40,10 @@ def context_features(params: Mapping[str, list[str]], allowed: tuple[str, ...]) 
         if len(values) != 1:
             raise InvalidRequestError(f"context parameter `{key}` given {len(values)} times; give it once")
         value = values[0]
-        if not value or len(value) > MAX_VALUE_LENGTH:
+        if not value or len(value) > MAX_VALUE_LENGTH or CONTROL_CHARACTERS.search(value):
             raise InvalidRequestError(
-                f"context parameter `{key}` must be 1 to {MAX_VALUE_LENGTH} characters")
+                f"context parameter `{key}` must be 1 to {MAX_VALUE_LENGTH} characters, "
+                "without control characters")
         rule = RULES.get(key)
         features[key] = value if rule is None else rule(value)
     return features

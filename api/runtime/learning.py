@@ -1,13 +1,14 @@
 """The learner: tail the reward-window join, feed the bandit learner, publish snapshots."""
 from __future__ import annotations
 
-import fcntl
+import json
 import logging
 import math
 import os
 import threading
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from artwork.errors import CatalogError, InvalidRewardError, NotFoundError
 from artwork.records import LearningPair
@@ -21,8 +22,40 @@ from simulator.adapter import action_from_description, from_logged
 
 from api.errors import LearnerBusyError
 from api.runtime.actions import catalog_actions
+from api.runtime.locks import hold_lock
 
 log = logging.getLogger(__name__)
+
+# The learner's report of how far it is, read by the serving processes' /readyz and /metrics.
+STATUS_SUFFIX = ".learner.json"
+
+
+@dataclass(frozen=True)
+class LearnerStatus:
+    """What the learner last reported: how far it has learned, and its last error."""
+
+    pid: int
+    updated: float
+    learned: int
+    model_version: int
+    cursor_time: float | None  # timestamp of the last decision learned (or passed over)
+    cursor_event: str | None
+    errors: int = 0
+    last_error: str | None = None
+    last_error_time: float | None = None
+
+
+def status_path(folder: Path, policy_name: str) -> Path:
+    """Where the learner of `policy_name` reports its status."""
+    return folder / f"{policy_name}{STATUS_SUFFIX}"
+
+
+def read_status(folder: Path, policy_name: str) -> LearnerStatus | None:
+    """The learner's last report, or None if no learner has reported (or the file is unreadable)."""
+    try:
+        return LearnerStatus(**json.loads(status_path(folder, policy_name).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 class LoggedActions:
@@ -61,17 +94,19 @@ class LearnLoop:
     def __init__(
         self, store: Store, policy: Policy, folder: Path, *, window: float, reward_of: RewardFn,
         embed_dim: int = 8, interval: float = 1.0, snapshot_every: int = 500, keep: int = 5,
-        on_learned: Callable[[], None] | None = None,
     ) -> None:
         self.store, self.policy, self.folder = store, policy, folder
         self.actions = LoggedActions(store, embed_dim)
         self.window, self.reward_of, self.interval = window, reward_of, interval
-        self.on_learned = on_learned
         self.snapshots = SnapshotStore(folder, policy.name, keep=keep)
         self._lock_fd = _hold_learner_lock(folder, policy.name)
         self.learner = Learner(policy, self.snapshots, snapshot_every=snapshot_every)
         self.cursor = self._cursor_after(self.learner.last_event_id)
         self.skipped = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_error_time: float | None = None
+        self._report_failing = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -103,8 +138,6 @@ class LearnLoop:
                     raise InvalidRewardError(f"no reward for feedback {dict(pair.kinds)}")
                 self.learner.learn(self.actions.learning_item(pair))
                 learned += 1
-                if self.on_learned:
-                    self.on_learned()
             except (BanditError, CatalogError) as exc:
                 self.skipped += 1
                 log.warning("passing over decision %s: %s", pair.decision.event_id, exc)
@@ -122,7 +155,7 @@ class LearnLoop:
             return math.nan
 
     def run(self, stop: threading.Event, max_rounds: int | None = None) -> None:
-        """Step until `stop` is set (or `max_rounds` steps have run)."""
+        """Step until `stop` is set (or `max_rounds` steps have run), reporting after each step."""
         rounds = 0
         while not stop.is_set():
             try:
@@ -130,12 +163,40 @@ class LearnLoop:
                 if learned:
                     log.info("learned %d decisions; model version %d", learned,
                              self.policy.model_version)
-            except Exception:  # keep learning after a bad batch; the log says why
-                log.exception("learning step failed")
+            except Exception as exc:  # keep trying; the log says why, once per new error
+                self._failed(exc)
+            self.report()
             rounds += 1
             if max_rounds is not None and rounds >= max_rounds:
                 return
             stop.wait(self.interval)
+
+    def _failed(self, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if message != self.last_error:
+            log.error("learning step failed (and fails again until this changes): %s", message,
+                      exc_info=not isinstance(exc, (CatalogError, BanditError)))
+        self.errors += 1
+        self.last_error, self.last_error_time = message, time.time()
+
+    def report(self) -> None:
+        """Write this learner's status for the serving processes (atomically; a failure is logged)."""
+        status = LearnerStatus(
+            os.getpid(), time.time(), self.learned, self.policy.model_version,
+            None if self.cursor is None else self.cursor[0],
+            None if self.cursor is None else self.cursor[1],
+            self.errors, self.last_error, self.last_error_time)
+        path = status_path(self.folder, self.policy.name)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(asdict(status)))
+            os.replace(tmp, path)
+            self._report_failing = False
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if not self._report_failing:  # said once, until it works again
+                log.warning("could not write the learner status %s: %s", path, exc)
+            self._report_failing = True
 
     def start(self) -> None:
         """Run in a background thread."""
@@ -156,18 +217,5 @@ class LearnLoop:
 
 def _hold_learner_lock(folder: Path, policy_name: str) -> int:
     """Take the one-learner-per-policy lock, or fail saying who holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{policy_name}.learner.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-        os.close(fd)
-        raise LearnerBusyError(
-            f"a learner for policy {policy_name!r} is already running in {folder} (pid {holder})"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
+    return hold_lock(folder / f"{policy_name}.learner.lock", lambda holder: LearnerBusyError(
+        f"a learner for policy {policy_name!r} is already running in {folder} (pid {holder})"))

@@ -32,11 +32,28 @@ class ProgressRecords:
             raise UnknownIdError(f"no {self.what} {record_id!r}")
         return json.loads(path.read_text())
 
+    def all(self) -> list[dict[str, Any]]:
+        """Every readable record in the folder."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in sorted(self.folder.glob("*.json")):
+            if _ID.fullmatch(path.stem):
+                try:
+                    found.append(json.loads(path.read_text()))
+                except (OSError, ValueError):
+                    continue  # removed meanwhile, or not ours
+        return found
+
     def save(self, record: dict[str, Any]) -> None:
         """Write the record (temp file + rename, so readers never see half of it)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".record-")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(record, fh)
-            os.replace(tmp, self.folder / f"{record['id']}.json")
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    json.dump(record, fh)
+                os.replace(tmp, self.folder / f"{record['id']}.json")
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise

@@ -1,7 +1,9 @@
 """What one serving process holds: configuration, store, catalog cache, engine, learner, jobs, metrics."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -15,18 +17,30 @@ from api.config import Config
 from api.errors import ConfigError
 from api.runtime.catalog_cache import CatalogCache
 from api.runtime.engine import Engine
-from api.runtime.jobs import JobRunner
+from api.runtime.health import scraped_figures
+from api.runtime.jobs import JOBS_FOLDER, JobQueue
 from api.runtime.learning import LearnLoop
 from api.runtime.metrics import Metrics
 from api.runtime.replays import ReplayRunner
+from api.runtime.stores import open_store
 
+log = logging.getLogger(__name__)
 
 MODELS_FOLDER = "models"
-JOBS_FOLDER = "jobs"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What the command that starts the serving processes found and set up before they started."""
+
+    # What the database's integrity check found at start (None: not checked yet).
+    database_problems: tuple[str, ...] | None = None
+    # The folder where the workers share their metrics (None: this process counts alone).
+    metrics_dir: Path | None = None
 
 
 def build_policy(config: Config) -> Policy:
-    """The serving policy named by the configuration, with at least the configured floor."""
+    """The serving policy named by the configuration, with at least the configured floors."""
     spec = parse_policy_spec(config.policy)
     floor = spec.param("floor")
     if floor is None:
@@ -36,16 +50,29 @@ def build_policy(config: Config) -> Policy:
             f"policy {config.policy!r} sets floor={floor}, below the configured floor "
             f"{config.floor}; every live candidate must keep at least the configured floor"
         )
+    if spec.param("exploration") == "igw":
+        # A policy whose floor adapts to traffic falls at most to the configured floor_min.
+        floor_min = spec.param("floor_min")
+        if floor_min is None:
+            spec = spec.with_params(floor_min=config.floor_min, floor_ramp=config.floor_ramp)
+        elif floor_min < config.floor_min:
+            raise ConfigError(
+                f"policy {config.policy!r} sets floor_min={floor_min}, below the configured "
+                f"floor_min {config.floor_min}")
     # Without a configured seed, each process samples from fresh entropy, so workers'
     # choices are not correlated.
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     return spec.build(seed=seed)
 
 
-def open_store(config: Config) -> Store:
-    """The store in the configured data directory, with the configured image limits."""
-    return Store.open(config.data_dir, max_image_bytes=config.max_upload_bytes,
-                      max_image_pixels=config.max_image_pixels)
+def check_database(store: Store) -> tuple[str, ...]:
+    """What SQLite's integrity check finds wrong with the store's database, logged once."""
+    problems = tuple(store.db.problems())
+    if problems:
+        log.error("the database %s failed its integrity check: %s; serving what can be "
+                  "served, /readyz says not ready; restore it from a backup",
+                  store.db_path, "; ".join(problems[:3]))
+    return problems
 
 
 @dataclass
@@ -56,22 +83,31 @@ class Services:
     store: Store
     catalog: CatalogCache
     engine: Engine
-    jobs: JobRunner
+    jobs: JobQueue
     replays: ReplayRunner
     metrics: Metrics
     learner: LearnLoop | None
     reloader: ServingModel | None
+    database_problems: tuple[str, ...] = ()
+
+    @property
+    def models_folder(self) -> Path:
+        """Where the model snapshots and the learner's report are."""
+        return self.config.data_dir / MODELS_FOLDER
 
     @classmethod
-    def start(cls, config: Config) -> "Services":
-        """Open the store, load the newest model and start learning or reloading."""
+    def start(cls, config: Config, launch: Launch | None = None) -> "Services":
+        """Open the store, load the newest usable model and start learning or reloading."""
+        launch = launch or Launch()
         store = open_store(config)
+        problems = launch.database_problems
+        if problems is None:
+            problems = check_database(store)
         catalog = CatalogCache(store, ttl=config.catalog_ttl, embed_dim=config.embed_dim)
-        metrics = Metrics()
         learner = reloader = None
         if config.learn:
             # One process serves and learns: both use the same policy object.
-            learner = learner_for(config, store, on_learned=metrics.learned.inc)
+            learner = learner_for(config, store)
             learner.start()
             policy = learner.policy
             engine = Engine(store, catalog, lambda: policy, learning=True)
@@ -84,26 +120,30 @@ class Services:
             )
             reloader.watch(config.reload_interval)
             engine = Engine(store, catalog, lambda: reloader.policy, learning=False)
-        jobs = JobRunner(store, config.data_dir / JOBS_FOLDER, max_upload_bytes=config.max_upload_bytes,
-                         max_video_bytes=config.max_video_bytes, on_change=catalog.invalidate)
+        jobs = JobQueue(config.data_dir / JOBS_FOLDER, max_upload_bytes=config.max_upload_bytes,
+                        max_video_bytes=config.max_video_bytes,
+                        max_image_pixels=config.max_image_pixels)
         replays = ReplayRunner.for_config(store, config)
-        return cls(config, store, catalog, engine, jobs, replays, metrics, learner, reloader)
+        services: Services | None = None
+        metrics = Metrics(launch.metrics_dir, scraped=lambda: scraped_figures(services))
+        services = cls(config, store, catalog, engine, jobs, replays, metrics, learner, reloader,
+                       tuple(problems))
+        return services
 
     def close(self) -> None:
         """Stop background threads and close the store."""
         for part in (self.learner, self.reloader):
             if part is not None:
                 part.stop()
-        self.jobs.close()
         self.replays.close()
         self.store.close_all()
 
 
-def learner_for(config: Config, store: Store | None = None, on_learned=None) -> LearnLoop:
-    """The learning loop for this configuration, resumed from its newest snapshot."""
+def learner_for(config: Config, store: Store | None = None) -> LearnLoop:
+    """The learning loop for this configuration, resumed from its newest sound snapshot."""
     return LearnLoop(
-        store or Store.open(config.data_dir), build_policy(config), config.data_dir / MODELS_FOLDER,
+        store or open_store(config), build_policy(config), config.data_dir / MODELS_FOLDER,
         window=config.reward_window, reward_of=config.reward_mapping, embed_dim=config.embed_dim,
         interval=config.learn_interval, snapshot_every=config.snapshot_every,
-        keep=config.snapshot_keep, on_learned=on_learned,
+        keep=config.snapshot_keep,
     )

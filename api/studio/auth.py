@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import ForbiddenError, NotReadyError, UnauthorizedError
 from api.web.errors import message_for, status_for
+from api.web.requests import form_value
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def check_csrf() -> None:
     """Refuse a POST whose form does not carry this session's CSRF token."""
     if request.method != "POST":
         return
-    given = request.form.get("csrf", "")
+    given = form_value("csrf") or ""
     expected = session.get(_CSRF_KEY)
     if not isinstance(expected, str) or not hmac.compare_digest(given, expected):
         raise ForbiddenError("this form has expired or did not come from the studio; reload the page and try again")

@@ -12,11 +12,14 @@ from simulator.insights import Insights, creative_insights
 from simulator.store_log import load_store_log
 
 from api.errors import InvalidRequestError
+from api.runtime.jobs import job_view
 from api.runtime.services import Services
 from api.runtime.stats import title_stats
 from api.studio import auth
 from api.studio.gallery import artworks_by_id, gallery
 from api.web.current import services
+from api.web.errors import public
+from api.web.requests import form_value, uploaded_files
 
 bp = Blueprint("studio", __name__, url_prefix="/studio", template_folder="templates",
                static_folder="static")
@@ -124,13 +127,14 @@ def upload_stills(title_id: str):
     """Store each uploaded still; the gallery shows what happened to every file."""
     svc = services()
     svc.store.get_title(title_id)
-    files = [f for f in request.files.getlist("file") if f.filename]
+    files = [f for f in uploaded_files("file") if f.filename]
     if not files:
         raise InvalidRequestError("Choose one or more image files to upload.")
-    results = [{"file": r.file, "ok": r.artwork is not None,
-                "artwork_id": r.artwork.id if r.artwork else None,
-                "error": None if r.error is None else str(r.error)}
-               for r in svc.jobs.ingest_stills(title_id, [(f.filename, f.stream) for f in files])]
+    outcomes, job = svc.jobs.ingest_stills(title_id, [(f.filename, f.stream) for f in files])
+    if job is not None:  # not finished within the wait: the job's page follows it
+        return redirect(url_for("studio.job_page", job_id=job["id"]))
+    results = [{"file": r.file, "ok": r.artwork_id is not None, "artwork_id": r.artwork_id,
+                "error": None if r.error is None else public(r.error)} for r in outcomes]
     status = 200 if any(r["ok"] for r in results) else 400
     return _gallery_page(title_id, results=results, status=status)
 
@@ -140,31 +144,31 @@ def upload_video(title_id: str):
     """Queue an uploaded video's ingest and show the job's progress page."""
     svc = services()
     svc.store.get_title(title_id)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    uploads = [f for f in uploaded_files("file") if f.filename]
+    if not uploads:
         raise InvalidRequestError("Choose a video file to upload.")
     try:
-        max_candidates = int(request.form.get("max_candidates", "8"))
+        max_candidates = int(form_value("max_candidates") or "8")
     except ValueError:
         raise InvalidRequestError("The number of candidates must be a whole number.") from None
     if not 1 <= max_candidates <= 100:
         raise InvalidRequestError("The number of candidates must be between 1 and 100.")
-    job = svc.jobs.submit_video(title_id, upload.stream, upload.filename,
+    job = svc.jobs.submit_video(title_id, uploads[0].stream, uploads[0].filename,
                                 max_candidates=max_candidates)
     return redirect(url_for("studio.job_page", job_id=job["id"]))
 
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str):
-    """A video ingest job's progress."""
-    job = services().jobs.get(job_id)
+    """An ingest job's progress."""
+    job = job_view(services().jobs.get(job_id))
     return render_template("job.html", job=job)
 
 
 @bp.get("/jobs/<job_id>.json")
 def job_status(job_id: str):
-    """A video ingest job's record, for the progress page's script."""
-    return jsonify(services().jobs.get(job_id))
+    """An ingest job's record, for the progress page's script."""
+    return jsonify(job_view(services().jobs.get(job_id)))
 
 
 # -- approval ----------------------------------------------------------------------------

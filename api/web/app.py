@@ -9,20 +9,24 @@ from flask import Flask, g, request
 
 from api import studio
 from api.config import Config, load_config
-from api.runtime.services import Services
+from api.errors import TooLargeError
+from api.runtime.services import Launch, Services
 from api.web import creatives, ops, serving
 from api.web.errors import register_error_handlers
+from api.web.requests import body_limit
 
 
-def create_app(test_config: Mapping[str, Any] | Config | None = None) -> Flask:
-    """Build the app: configuration read once, services started, blueprints registered."""
+def create_app(test_config: Mapping[str, Any] | Config | None = None,
+               launch: Launch | None = None) -> Flask:
+    """Build the app: configuration read once, services started, blueprints registered.
+
+    `launch` is what `artbandit serve` checked and set up before starting the workers.
+    """
     config = test_config if isinstance(test_config, Config) else load_config(overrides=test_config)
     app = Flask(__name__)
     app.config["ARTBANDIT"] = config
-    # Werkzeug refuses larger bodies with 413 before a view reads them.
-    app.config["MAX_CONTENT_LENGTH"] = max(config.max_upload_bytes * 8, config.max_video_bytes)
     app.json.sort_keys = False
-    svc = Services.start(config)
+    svc = Services.start(config, launch)
     app.extensions["artbandit"] = svc
     atexit.register(svc.close)
 
@@ -32,8 +36,13 @@ def create_app(test_config: Mapping[str, Any] | Config | None = None) -> Flask:
     studio.register(app)
 
     @app.before_request
-    def _start_timer() -> None:
+    def _start() -> None:
         g.started = time.perf_counter()
+        # Each route's own body limit; Werkzeug refuses a larger body with 413 before a
+        # view reads it, and a declared length over it is refused before anything is read.
+        limit = request.max_content_length = body_limit(request.endpoint, config)
+        if (request.content_length or 0) > limit:
+            raise TooLargeError(f"request bodies are limited to {limit} bytes here")
 
     @app.after_request
     def _observe(response):

@@ -1,18 +1,31 @@
 """The creatives' API: titles, still uploads, video ingest jobs, artwork status and images."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, jsonify, send_file, url_for
 
 from artwork.records import ARTWORK_STATUSES
 
 from api.errors import InvalidRequestError, UnknownIdError
+from api.runtime.jobs import job_view
 from api.runtime.serializers import artwork_dict, title_dict
 from api.web.auth import require_token
 from api.web.current import services
-from api.web.errors import message_for, status_for
-from api.web.requests import json_body, json_object, optional, required_str, string_list
+from api.web.errors import message_for, recorded_error, status_for
+from api.web.requests import (
+    form_value,
+    json_body,
+    json_object,
+    optional,
+    required_str,
+    string_list,
+    uploaded_files,
+)
 
 bp = Blueprint("creatives", __name__)
+
+
+def _job_json(job: dict):
+    return jsonify({**job_view(job), "url": url_for("creatives.get_job", job_id=job["id"])})
 
 
 def _artwork_json(art) -> dict:
@@ -52,20 +65,25 @@ def get_title(title_id: str):
 def upload_stills(title_id: str):
     svc = services()
     svc.store.get_title(title_id)
-    files = request.files.getlist("file") + request.files.getlist("files")
+    files = uploaded_files("file", "files")
     if not files:
         raise InvalidRequestError("send the stills as multipart/form-data fields named `file`")
-    outcomes = svc.jobs.ingest_stills(title_id, [(f.filename or "upload", f.stream) for f in files])
+    outcomes, job = svc.jobs.ingest_stills(title_id,
+                                           [(f.filename or "upload", f.stream) for f in files])
+    if job is not None:  # the ingest worker has not finished within the wait: poll the job
+        return _job_json(job), 202
+    errors = [None if r.artwork_id else recorded_error(r.error or "", r.error_type)
+              for r in outcomes]
     results = [
-        {"file": r.file, "ok": True, "artwork": _artwork_json(r.artwork)} if r.artwork
-        else {"file": r.file, "ok": False, "error": message_for(r.error)}
-        for r in outcomes
+        {"file": r.file, "ok": True, "artwork": _artwork_json(svc.store.get_artwork(r.artwork_id))}
+        if e is None else {"file": r.file, "ok": False, "error": message_for(e)}
+        for r, e in zip(outcomes, errors)
     ]
-    failed = [r for r in outcomes if r.artwork is None]
+    failed = [e for e in errors if e is not None]
     if len(failed) == len(outcomes):
         # Nothing stored: the usual error shape, with each file's reason beside it.
-        status = max(status_for(r.error) for r in failed)
-        message = "; ".join(message_for(r.error) for r in failed)
+        status = max(status_for(e) for e in failed)
+        message = "; ".join(message_for(e) for e in failed)
         return jsonify({"error": message, "status": status, "results": results}), status
     status = 201 if not failed else 207
     added = len(outcomes) - len(failed)
@@ -77,21 +95,23 @@ def upload_stills(title_id: str):
 def upload_video(title_id: str):
     svc = services()
     svc.store.get_title(title_id)
-    f = request.files.get("file")
-    if f is None:
+    uploads = uploaded_files("file")
+    if not uploads:
         raise InvalidRequestError("send the video as a multipart/form-data field named `file`")
-    max_candidates = optional(request.form, "max_candidates", int, 8)
+    max_candidates = optional({"max_candidates": form_value("max_candidates")},
+                              "max_candidates", int, 8)
     if not 1 <= max_candidates <= 100:
         raise InvalidRequestError("max_candidates must be between 1 and 100")
+    f = uploads[0]
     job = svc.jobs.submit_video(title_id, f.stream, f.filename or "video",
                                 max_candidates=max_candidates)
-    return jsonify({**job, "url": url_for("creatives.get_job", job_id=job["id"])}), 202
+    return _job_json(job), 202
 
 
 @bp.get("/jobs/<job_id>")
 @require_token
 def get_job(job_id: str):
-    return jsonify(services().jobs.get(job_id))
+    return jsonify(job_view(services().jobs.get(job_id)))
 
 
 @bp.patch("/artworks/<artwork_id>")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, has_app_context, jsonify
 from werkzeug.exceptions import HTTPException
 
 from artwork import errors as catalog
@@ -14,6 +15,7 @@ from vision import errors as vision
 from api import errors as api
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Every error type the project defines, with its status. A type not listed takes the status
 # of its nearest listed base; anything that is none of ours is a bug in the server (500).
@@ -29,6 +31,8 @@ STATUS: dict[type[BaseException], int] = {
     catalog.ImageTooLargeError: 413,
     catalog.SchemaError: 503,
     catalog.JournalError: 503,
+    catalog.StorageFullError: 503,
+    catalog.StoreUnavailableError: 503,
     # the bandit
     bandit.BanditError: 400,
     bandit.InvalidCandidatesError: 400,
@@ -63,9 +67,11 @@ STATUS: dict[type[BaseException], int] = {
     api.UnauthorizedError: 401,
     api.ForbiddenError: 403,
     api.UnknownIdError: 404,
+    api.RequestTimeoutError: 408,
     api.TooLargeError: 413,
     api.ConfigError: 500,
     api.LearnerBusyError: 503,
+    api.IngestWorkerBusyError: 503,
     api.NotReadyError: 503,
     api.ServerStartError: 503,
     api.DemoError: 500,
@@ -74,18 +80,51 @@ STATUS: dict[type[BaseException], int] = {
 # What an HTTP client can do about an error, added to its message.
 HINTS: dict[type[BaseException], str] = {
     catalog.JournalError: "the decision could not be logged; try again shortly",
+    catalog.StorageFullError: "the server is out of disk space; try again later",
+    catalog.StoreUnavailableError: "the server's database needs attention; try again later",
     catalog.SchemaError: "the server's database needs attention; try again later",
     bandit.SnapshotError: "the model could not be loaded; try again shortly",
 }
 
+# Seconds a client should wait before trying again (the Retry-After header of a 503).
+RETRY_AFTER: dict[type[BaseException], int] = {
+    catalog.JournalError: 5,
+    catalog.StorageFullError: 60,
+    catalog.StoreUnavailableError: 60,
+    catalog.SchemaError: 60,
+    bandit.SnapshotError: 5,
+}
+
+
+def _nearest(table: dict[type[BaseException], T], kind: type[BaseException]) -> T | None:
+    for base in kind.__mro__:
+        if base in table:
+            return table[base]
+    return None
+
 
 def status_for(exc: BaseException) -> int:
     """The HTTP status code for an exception raised while serving a request."""
-    for kind in type(exc).__mro__:
-        status = STATUS.get(kind)
-        if status is not None:
-            return status
-    return 500
+    return status_of_type(type(exc))
+
+
+def status_of_type(kind: type[BaseException]) -> int:
+    """The HTTP status code for an error of this type (500 for none of ours)."""
+    status = _nearest(STATUS, kind)
+    return 500 if status is None else status
+
+
+# Our error types by the name a job record keeps them under ("module.Class").
+ERROR_TYPES = {f"{t.__module__}.{t.__qualname__}": t for t in STATUS}
+
+
+def recorded_error(message: str, type_name: str | None) -> BaseException:
+    """An error as a job record keeps it (message, type name), rebuilt for its status and hint."""
+    kind = ERROR_TYPES.get(type_name or "", api.ApiError)
+    try:
+        return kind(message)
+    except TypeError:  # a type that needs more than a message
+        return api.ApiError(message)
 
 
 # What a client can do about a missing record, by what is missing.
@@ -95,21 +134,28 @@ NOT_FOUND_HINTS = {
 
 
 def message_for(exc: BaseException) -> str:
-    """The error's message with what the client can do about it."""
+    """The error's message with what the client can do about it (no server paths in it)."""
     message = str(exc)
     if isinstance(exc, catalog.NotFoundError) and exc.kind in NOT_FOUND_HINTS:
-        return f"{message}; {NOT_FOUND_HINTS[exc.kind]}"
-    for kind in type(exc).__mro__:
-        hint = HINTS.get(kind)
-        if hint is not None:
-            return f"{message}; {hint}"
+        return public(f"{message}; {NOT_FOUND_HINTS[exc.kind]}")
+    hint = _nearest(HINTS, type(exc))
+    return public(message if hint is None else f"{message}; {hint}")
+
+
+def public(message: str) -> str:
+    """A message without the server's data directory in it (for anyone who may call)."""
+    if has_app_context():
+        data_dir = str(current_app.config["ARTBANDIT"].data_dir)
+        message = message.replace(data_dir, "the data directory")
     return message
 
 
-def error_response(message: str, status: int):
+def error_response(message: str, status: int, retry_after: int | None = None):
     """The JSON body every error gets: {"error": message, "status": code}."""
     response = jsonify({"error": message, "status": status})
     response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -125,7 +171,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return error_response(http_exception_message(exc), exc.code or 500)
+        response = error_response(http_exception_message(exc), exc.code or 500)
+        for name, value in exc.get_headers():  # e.g. a 405's Allow
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _any(exc: Exception):
@@ -133,4 +183,4 @@ def register_error_handlers(app: Flask) -> None:
         if status == 500:
             log.exception("unhandled error")
             return error_response("internal error; the server log has the details", 500)
-        return error_response(message_for(exc), status)
+        return error_response(message_for(exc), status, _nearest(RETRY_AFTER, type(exc)))

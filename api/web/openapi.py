@@ -15,9 +15,12 @@ def _resp(description: str, schema: dict | None = None, media: str = "applicatio
 
 def _errors(*codes: int) -> dict:
     text = {400: "Bad request", 401: "No bearer token", 403: "Wrong token", 404: "Not found",
-            409: "Already exists, or conflicts with what exists", 413: "Too large",
+            405: "Method not allowed (the Allow header lists the allowed ones)",
+            408: "The request (head or body) did not arrive in time",
+            409: "Already exists, or conflicts with what exists",
+            413: "Body over this route's limit (a few KiB except on the upload routes)",
             422: "An image that cannot serve as artwork",
-            503: "Not ready, or the decision log cannot be written"}
+            503: "Not ready, or nothing can be written (a full disk); see Retry-After"}
     return {str(c): _resp(text[c], _ERROR) for c in codes}
 
 
@@ -63,7 +66,7 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
                           {"type": "object", "properties": {"events": {
                               "type": "array",
                               "items": {"$ref": "#/components/schemas/Feedback"}}}}]}}}},
-            "responses": {"202": _resp("Recorded", _OBJ), **_errors(400, 404)},
+            "responses": {"202": _resp("Recorded", _OBJ), **_errors(400, 404, 413, 503)},
         }},
         "/titles": {
             "get": {"summary": "List titles", "security": _AUTH,
@@ -73,20 +76,23 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
                          "schema": {"type": "object", "required": ["id", "name"], "properties": {
                              "id": {"type": "string"}, "name": {"type": "string"},
                              "genres": {"type": "array", "items": {"type": "string"}}}}}}},
-                     "responses": {"201": _resp("Created", _OBJ), **_errors(400, 401, 403, 409)}},
+                     "responses": {"201": _resp("Created", _OBJ),
+                                   **_errors(400, 401, 403, 409, 413, 503)}},
         },
         "/titles/{title_id}": {"get": {
             "summary": "A title with its artworks", "security": _AUTH,
             "parameters": [_p("title_id", "title id")],
             "responses": {"200": _resp("Title", _OBJ), **_errors(401, 403, 404)}}},
         "/titles/{title_id}/artworks": {"post": {
-            "summary": "Upload stills (multipart field `file`, repeatable); per-file results",
+            "summary": "Upload stills (multipart field `file`, repeatable); per-file results once "
+                       "the ingest worker has them, else 202 with the job to poll",
             "security": _AUTH, "parameters": [_p("title_id", "title id")],
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {"file": {"type": "array", "items": {
                     "type": "string", "format": "binary"}}}}}}},
             "responses": {"201": _resp("All stored", _OBJ), "207": _resp("Some stored", _OBJ),
-                          **_errors(400, 401, 403, 404, 409, 413, 422)}}},
+                          "202": _resp("Still being ingested: poll the job's url", _OBJ),
+                          **_errors(400, 401, 403, 404, 408, 409, 413, 422, 503)}}},
         "/titles/{title_id}/videos": {"post": {
             "summary": "Upload a video; starts a background ingest job", "security": _AUTH,
             "parameters": [_p("title_id", "title id")],
@@ -94,7 +100,8 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
                 "type": "object", "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "max_candidates": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
-            "responses": {"202": _resp("Job started", _OBJ), **_errors(400, 401, 403, 404, 413)}}},
+            "responses": {"202": _resp("Job queued", _OBJ),
+                          **_errors(400, 401, 403, 404, 408, 413, 503)}}},
         "/jobs/{job_id}": {"get": {
             "summary": "Progress and result of an ingest job", "security": _AUTH,
             "parameters": [_p("job_id", "job id")],
@@ -107,7 +114,7 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
                     "status": {"enum": ["candidate", "live", "retired"]},
                     "default": {"type": "boolean"}}}}}},
             "responses": {"200": _resp("Updated artwork", _OBJ),
-                          **_errors(400, 401, 403, 404)}}},
+                          **_errors(400, 401, 403, 404, 503)}}},
         "/artworks/{artwork_id}/image": {"get": {
             "summary": "The artwork's image (ETag and long-lived cache headers)",
             "parameters": [_p("artwork_id", "artwork id")],
@@ -117,14 +124,22 @@ def openapi_document(max_titles: int = 24) -> dict[str, Any]:
                 "304": {"description": "Not modified"}, **_errors(404)}}},
         "/ping": {"get": {"summary": "Liveness without touching the store",
                           "responses": {"200": _resp("OK", _OBJ)}}},
-        "/healthz": {"get": {"summary": "Liveness and the serving model",
+        "/healthz": {"get": {"summary": "Liveness, and the model serving: a snapshot, or the "
+                                        "exploratory (untrained) policy and why",
                              "responses": {"200": _resp("OK", _OBJ)}}},
+        "/readyz": {"get": {
+            "summary": "Readiness: database sound and writable, journal backlog, model loaded, "
+                       "learner lag; each check with what was found",
+            "responses": {"200": _resp("Ready", _OBJ), "503": _resp("Not ready", _OBJ)}}},
         "/stats": {"get": {
-            "summary": "Impressions, clicks, plays and take rate per artwork and per policy",
-            "parameters": [_q("title", "title id", True)],
-            "responses": {"200": _resp("Statistics", _OBJ), **_errors(400, 404)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics: decisions, feedback, latency, "
-                             "errors, model version, decision-journal backlog", "responses": {
+            "summary": "Impressions, clicks, plays and take rate per artwork and per policy "
+                       "(creatives only: business figures, and an aggregate over the title's log)",
+            "security": _AUTH, "parameters": [_q("title", "title id", True)],
+            "responses": {"200": _resp("Statistics", _OBJ), **_errors(400, 401, 403, 404)}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics, the totals of every worker: "
+                             "decisions, feedback, latency, errors, model version, journal "
+                             "backlog and refused lines, the learner's lag, examples learned, "
+                             "snapshot version and errors", "responses": {
             "200": _resp("Metrics", {"type": "string"}, "text/plain")}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": _resp("OpenAPI", _OBJ)}}},

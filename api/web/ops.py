@@ -1,11 +1,14 @@
-"""Operations: health, per-title statistics, Prometheus metrics and the OpenAPI description."""
+"""Operations: liveness, readiness, per-title statistics, Prometheus metrics, the OpenAPI description."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
 from api.errors import InvalidRequestError
+from api.runtime.health import model_state, readiness
 from api.runtime.stats import title_stats
+from api.web.auth import require_token
 from api.web.current import services
+from api.web.errors import public
 from api.web.openapi import openapi_document
 
 bp = Blueprint("ops", __name__)
@@ -18,18 +21,27 @@ def ping():
 
 @bp.get("/healthz")
 def healthz():
+    # Liveness: this process answers. It says which model serves, and why when it is the
+    # untrained (exploratory) policy; whether the service is ready is /readyz's to say.
     svc = services()
-    svc.store.count_titles()
-    return jsonify({
-        "status": "ok",
-        "policy": svc.engine.policy_name,
-        "model_version": svc.engine.model_version,
-        "learning": svc.engine.learning,
-    })
+    return jsonify({"status": "ok", "policy": svc.engine.policy_name,
+                    "learning": svc.engine.learning, **model_state(svc)})
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = readiness(services())
+    ready = all(c.ok for c in checks)
+    body = {"ready": ready,
+            "checks": {c.name: {"ok": c.ok, "detail": public(c.detail)} for c in checks}}
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/stats")
+@require_token
 def stats():
+    # Behind the creatives' token: per-artwork performance is the business's to see, and each
+    # call aggregates the title's whole log.
     title = request.args.get("title", "")
     if not title:
         raise InvalidRequestError("parameter `title` is required, e.g. /stats?title=T")
@@ -38,10 +50,7 @@ def stats():
 
 @bp.get("/metrics")
 def metrics():
-    svc = services()
-    svc.metrics.model_version.set(svc.engine.model_version)
-    svc.metrics.journal_backlog.set(svc.store.journal_backlog())
-    return Response(svc.metrics.render(), mimetype="text/plain; version=0.0.4")
+    return Response(services().metrics.render(), mimetype="text/plain; version=0.0.4")
 
 
 @bp.get("/openapi.json")

@@ -13,11 +13,13 @@ from artwork.records import REWARD_KINDS, Reward
 from api.errors import InvalidRequestError
 from api.runtime.context import context_features
 from api.web.current import services
-from api.web.requests import json_body, query_lists
+from api.web.requests import check_text, json_body, query_lists
 
 bp = Blueprint("serving", __name__)
 
-MAX_FEEDBACK_BATCH = 1000
+# A row of titles (at most max_titles) with its impression, click and play fits with room to
+# spare, and within the body limit of /feedback (SMALL_BODY_BYTES).
+MAX_FEEDBACK_BATCH = 100
 
 _IMAGE_URLS: dict[str, tuple[str, str]] = {}
 
@@ -44,6 +46,7 @@ def choose_artwork():
     user = params.get("user", ("",))[0]
     if not user.strip() or len(user) > 256:
         raise InvalidRequestError("parameter `user` is required: an opaque user id of 1 to 256 characters")
+    check_text(user, "parameter `user`")
     titles = params.get("title", [])
     if not titles or not all(t.strip() for t in titles):
         raise InvalidRequestError("parameter `title` is required (repeat it for several titles)")
@@ -114,5 +117,5 @@ def feedback():
     added = svc.engine.feedback(rewards)
     for r, new in zip(rewards, added):
         if new:
-            svc.metrics.feedback.labels(r.kind).inc()
+            svc.metrics.recorded(r.kind)
     return jsonify({"recorded": sum(added), "duplicates": len(added) - sum(added)}), 202

@@ -1,12 +1,16 @@
 """Fixtures for the API: the app, its test client, and a real server on 127.0.0.1."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from api.web.app import create_app
+from api.cli.serve import IngestWorkerProcess
+from api.config import environment_with
 from api.demo.server_process import ServerProcess
+from api.web.app import create_app
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -16,7 +20,7 @@ def app_settings(data_dir: Path, **extra) -> dict:
     """Settings that make learning visible within a test's time."""
     return {"data_dir": str(data_dir), "token": TOKEN, "reward_window": 0.3,
             "learn_interval": 0.05, "snapshot_every": 10, "catalog_ttl": 0.0, "seed": 1,
-            "max_upload_bytes": 1_000_000, **extra}
+            "max_upload_bytes": 1_000_000, "embedder": "classic", **extra}
 
 
 @pytest.fixture
@@ -31,6 +35,29 @@ def app(data_dir):
 def client(app):
     """Flask's test client for the app."""
     return app.test_client()
+
+
+def run_ingest_worker(app) -> Iterator[IngestWorkerProcess]:
+    """The ingest worker process beside an in-process app, as `serve` starts it, until the test ends."""
+    config = app.config["ARTBANDIT"]
+    worker = IngestWorkerProcess(config, None, env=environment_with(app_settings(config.data_dir)),
+                                 output=subprocess.DEVNULL)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def ingest_worker(app):
+    """The ingest worker process beside the app: it runs the uploads the app queues."""
+    yield from run_ingest_worker(app)
+
+
+def add_artworks(app, title_id: str, images: list[bytes], status: str = "candidate") -> list[str]:
+    """Store images as a title's artworks directly, as the ingest worker does; their ids."""
+    store = app.extensions["artbandit"].store
+    return [store.add_artwork_image(title_id, data, name=f"still-{i}.jpg", status=status).id
+            for i, data in enumerate(images)]
 
 
 class LiveServer(ServerProcess):

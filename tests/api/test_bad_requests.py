@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.api.conftest import AUTH
+from tests.api.conftest import AUTH, add_artworks
 from tests.conftest import count_rows
 
 WRONG = {"Authorization": "Bearer not-the-token"}
@@ -15,9 +15,7 @@ WRONG = {"Authorization": "Bearer not-the-token"}
 def seeded(client, app, jpeg_bytes):
     """A title with one live artwork and one logged decision."""
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
-    r = client.post("/titles/t1/artworks", headers=AUTH,
-                    data={"file": (io.BytesIO(jpeg_bytes(1)), "a.jpg")})
-    art = r.get_json()["results"][0]["artwork"]["id"]
+    art = add_artworks(app, "t1", [jpeg_bytes(1)])[0]
     client.patch(f"/artworks/{art}", json={"status": "live"}, headers=AUTH)
     event = client.get("/artwork?user=u&title=t1").get_json()["event_id"]
     return {"artwork": art, "event": event}
@@ -116,6 +114,23 @@ CASES = [
      {"data": {"file": (b"x", "v.mp4"), "max_candidates": "many"}}, 400, "max_candidates"),
     ("stats no title", "get", "/stats", {}, 400, "`title` is required"),
     ("stats unknown title", "get", "/stats?title=nope", {}, 404, "no title"),
+    ("stats no token", "get", "/stats?title=t1", {"headers": {}}, 401, "Bearer"),
+    ("user with NUL", "get", "/artwork?user=a%00b&title=t1", {}, 400, "control characters"),
+    ("user with newline", "get", "/artwork?user=a%0Ab&title=t1", {}, 400, "control characters"),
+    ("context with control", "get", "/artwork?user=u&title=t1&device=t%07v", {}, 400,
+     "control characters"),
+    ("title name too long", "post", "/titles", {"json": {"id": "t9", "name": "n" * 201}}, 400,
+     "name of 1 to 200 characters"),
+    ("too many genres", "post", "/titles",
+     {"json": {"id": "t9", "name": "N", "genres": [f"g{i}" for i in range(21)]}}, 400,
+     "at most 20 genres"),
+    ("feedback nested deep", "post", "/feedback",
+     {"data": "[" * 8000 + "]" * 8000, "content_type": "application/json"}, 400,
+     "must be an object"),
+    ("feedback body too large", "post", "/feedback",
+     {"json": [{"event_id": "E", "kind": "click"}] * 1000}, 413, "limited to"),
+    ("feedback batch too long", "post", "/feedback",
+     {"json": [{"event_id": "E", "kind": "click"}] * 101}, 400, "at most 100"),
     ("unknown route", "get", "/nothing-here", {}, 404, ""),
     ("wrong method", "delete", "/artwork", {}, 405, ""),
 ]
@@ -166,3 +181,9 @@ def test_oversized_upload_uses_the_configured_limit(data_dir, jpeg_bytes):
         assert "2000-byte" in r.get_json()["error"]
     finally:
         app.extensions["artbandit"].close()
+
+
+def test_a_wrong_method_says_which_are_allowed(client):
+    r = client.delete("/feedback")
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert r.get_json()["status"] == 405

@@ -6,7 +6,7 @@ import io
 from tests.api.conftest import AUTH
 
 
-def test_title_detail_lists_artworks(client, jpeg_bytes):
+def test_title_detail_lists_artworks(client, ingest_worker, jpeg_bytes):
     assert client.post("/titles", json={"id": "t1", "name": "One", "genres": ["drama"]},
                        headers=AUTH).status_code == 201
     client.post("/titles/t1/artworks", headers=AUTH,
@@ -17,7 +17,7 @@ def test_title_detail_lists_artworks(client, jpeg_bytes):
     assert client.get("/titles", headers=AUTH).get_json()["titles"][0]["id"] == "t1"
 
 
-def test_upload_reports_each_file(client, jpeg_bytes):
+def test_upload_reports_each_file(client, ingest_worker, jpeg_bytes):
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
     data = {"file": [(io.BytesIO(jpeg_bytes(1)), "good.jpg"),
                      (io.BytesIO(b"not an image"), "bad.jpg")]}
@@ -30,7 +30,7 @@ def test_upload_reports_each_file(client, jpeg_bytes):
     assert art["quality"] and art["embedding_dim"] > 0, "stills get visual features"
 
 
-def test_image_has_type_etag_and_cache_headers(client, jpeg_bytes, png_bytes):
+def test_image_has_type_etag_and_cache_headers(client, ingest_worker, jpeg_bytes, png_bytes):
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
     data = {"file": [(io.BytesIO(jpeg_bytes(1)), "a.jpg"), (io.BytesIO(png_bytes(2)), "b.png")]}
     results = client.post("/titles/t1/artworks", headers=AUTH, data=data).get_json()["results"]
@@ -45,7 +45,7 @@ def test_image_has_type_etag_and_cache_headers(client, jpeg_bytes, png_bytes):
     assert client.get(f"/artworks/{png['id']}/image").mimetype == "image/png"
 
 
-def test_patch_status_and_default(client, jpeg_bytes):
+def test_patch_status_and_default(client, ingest_worker, jpeg_bytes):
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
     data = {"file": [(io.BytesIO(jpeg_bytes(i)), f"{i}.jpg") for i in range(2)]}
     a, b = (x["artwork"]["id"] for x in
@@ -69,7 +69,7 @@ def _wait_for_job(client, url: str, timeout: float = 120.0) -> dict:
     raise AssertionError(f"job did not finish: {job}")
 
 
-def test_video_upload_runs_an_ingest_job(client, app):
+def test_video_upload_runs_an_ingest_job(client, ingest_worker, app):
     from pathlib import Path
 
     video = Path(__file__).resolve().parents[1] / "data" / "bigbuckbunny.mp4"
@@ -87,7 +87,7 @@ def test_video_upload_runs_an_ingest_job(client, app):
     assert all(a["source"] == "video" and a["frame_time"] is not None for a in arts)
 
 
-def test_corrupt_video_job_fails_clearly_and_stores_nothing(client, app):
+def test_corrupt_video_job_fails_clearly_and_stores_nothing(client, ingest_worker, app):
     client.post("/titles", json={"id": "bad", "name": "Bad"}, headers=AUTH)
     r = client.post("/titles/bad/videos", headers=AUTH,
                     data={"file": (io.BytesIO(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500),

@@ -25,6 +25,8 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path, capsys):
     assert (out / "learning_curve.png").stat().st_size > 10_000
     assert (out / "offline_estimates.png").stat().st_size > 10_000
     assert (out / "data" / "reports" / "demo-replay").is_dir()
+    # the data directory remembers the demo's settings, so later commands on it agree
+    assert "reward_window = 0.5" in (out / "data" / "artbandit.toml").read_text()
     logged = {r["policy"]: r for r in summary["offline"] if r["estimator"] == "ips"}
     assert logged["logged"]["ci_low"] <= logged["logged"]["estimate"] <= logged["logged"]["ci_high"]
     # the server it started is gone

@@ -5,6 +5,7 @@ import time
 
 import requests
 
+from api.web.serving import MAX_FEEDBACK_BATCH
 from tests.api.conftest import AUTH
 
 
@@ -37,8 +38,10 @@ def test_create_upload_serve_feedback_learn_and_stats(live_server, jpeg_bytes):
     feedback = [{"event_id": e["event_id"], "kind": "impression"} for e in events]
     feedback += [{"event_id": e["event_id"], "kind": "play"} for e in events
                  if e["artwork_id"] == ids[0]]
-    r = session.post(f"{url}/feedback", json={"events": feedback}, timeout=10)
-    assert r.status_code == 202 and r.json()["recorded"] == len(feedback)
+    for start in range(0, len(feedback), MAX_FEEDBACK_BATCH):
+        batch = feedback[start:start + MAX_FEEDBACK_BATCH]
+        r = session.post(f"{url}/feedback", json={"events": batch}, timeout=10)
+        assert r.status_code == 202 and r.json()["recorded"] == len(batch)
 
     deadline = time.monotonic() + 30
     version = version0
@@ -49,7 +52,7 @@ def test_create_upload_serve_feedback_learn_and_stats(live_server, jpeg_bytes):
     r = session.get(f"{url}/artwork", params={"user": "new-user", "title": "bbb"}, timeout=10)
     assert r.json()["model_version"] >= version
 
-    stats = session.get(f"{url}/stats", params={"title": "bbb"}, timeout=10).json()
+    stats = session.get(f"{url}/stats", params={"title": "bbb"}, headers=AUTH, timeout=10).json()
     assert stats["decisions"] == 121
     per_art = {a["artwork_id"]: a for a in stats["artworks"]}
     plays = sum(1 for e in events if e["artwork_id"] == ids[0])

@@ -2,6 +2,8 @@
 and learns from the candidates as they were served."""
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 import pytest
@@ -10,7 +12,7 @@ from api.errors import LearnerBusyError
 from api.runtime.actions import to_action
 from api.runtime.catalog_cache import CatalogCache
 from api.runtime.engine import Engine
-from api.runtime.learning import LearnLoop, LoggedActions
+from api.runtime.learning import LearnLoop, LoggedActions, read_status
 from artwork.records import LoggedDecision, Reward
 from bandit.baselines import EpsilonGreedyPolicy, UniformPolicy
 from artwork.reward_mapping import RewardMapping
@@ -88,3 +90,18 @@ def test_a_decision_logged_without_descriptions_takes_the_catalog_as_it_is(store
     item = LoggedActions(store, embed_dim=8).learning_item(pair)
     assert item.actions[0] == to_action(art, 8)
     assert item.actions[1].id == "gone" and not item.actions[1].features  # deleted since: bare
+
+
+def test_a_failing_step_is_logged_once_counted_and_reported(store, data_dir, caplog):
+    _log(store, 5)
+    loop = _loop(store, data_dir)
+    loop.interval = 0.01
+    store.db.connection().execute("DROP TABLE rewards")  # every step now fails the same way
+    stop = threading.Event()
+    loop.run(stop, max_rounds=4)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "no such table: rewards" in errors[0].getMessage()
+    caplog.clear()  # the error was the point
+    status = read_status(data_dir / "models", "eg")
+    assert status.errors == 4 and "no such table: rewards" in status.last_error
+    assert status.pid == os.getpid() and status.learned == 0

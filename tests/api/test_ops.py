@@ -1,7 +1,6 @@
 """Health, statistics, metrics, the OpenAPI description and configuration."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -10,7 +9,7 @@ from api.web.app import create_app
 from api.config import Config, load_config
 from api.errors import ConfigError
 from api.web.openapi import openapi_document
-from tests.api.conftest import AUTH, app_settings
+from tests.api.conftest import AUTH, add_artworks, app_settings
 
 
 def test_healthz(client):
@@ -48,16 +47,14 @@ def test_metrics_show_the_journal_backlog(data_dir, jpeg_bytes):
     store = app.extensions["artbandit"].store
     store.decision_log.ingester.stop()  # and no background ingest either
     client.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
-    r = client.post("/titles/t1/artworks", headers=AUTH,
-                    data={"file": (io.BytesIO(jpeg_bytes(1)), "a.jpg")})
-    art = r.get_json()["results"][0]["artwork"]["id"]
+    art = add_artworks(app, "t1", [jpeg_bytes(1)])[0]
     client.patch(f"/artworks/{art}", json={"status": "live"}, headers=AUTH)
     for i in range(3):
         assert client.get(f"/artwork?user=u{i}&title=t1").status_code == 200
     text = client.get("/metrics").get_data(as_text=True)
     backlog = float(re.search(r"^artbandit_journal_backlog_bytes (\S+)$", text, re.M).group(1))
     assert backlog == store.decision_log.journal.size() > 0
-    assert client.get("/stats?title=t1").get_json()["decisions"] == 3  # a reader ingests
+    assert client.get("/stats?title=t1", headers=AUTH).get_json()["decisions"] == 3  # ingests
     assert "artbandit_journal_backlog_bytes 0.0" in client.get("/metrics").get_data(as_text=True)
     app.extensions["artbandit"].close()
 

@@ -1,27 +1,22 @@
 """`GET /artwork` and `POST /feedback` through the Flask test client."""
 from __future__ import annotations
 
-import io
 import math
 
 import pytest
 
-from tests.api.conftest import AUTH
+from tests.api.conftest import AUTH, add_artworks
 
 
 @pytest.fixture
-def catalog(client, jpeg_bytes):
+def catalog(client, app, jpeg_bytes):
     """Two titles: t1 with three live artworks, t2 with one candidate made default."""
     client.post("/titles", json={"id": "t1", "name": "One", "genres": ["drama"]}, headers=AUTH)
     client.post("/titles", json={"id": "t2", "name": "Two"}, headers=AUTH)
-    data = {"file": [(io.BytesIO(jpeg_bytes(i)), f"s{i}.jpg") for i in range(3)]}
-    r = client.post("/titles/t1/artworks", headers=AUTH, data=data)
-    ids = [x["artwork"]["id"] for x in r.get_json()["results"]]
+    ids = add_artworks(app, "t1", [jpeg_bytes(i) for i in range(3)])
     for aid in ids:
         client.patch(f"/artworks/{aid}", json={"status": "live"}, headers=AUTH)
-    r = client.post("/titles/t2/artworks", headers=AUTH,
-                    data={"file": (io.BytesIO(jpeg_bytes(9)), "d.jpg")})
-    default = r.get_json()["results"][0]["artwork"]["id"]
+    default = add_artworks(app, "t2", [jpeg_bytes(9)])[0]
     client.patch(f"/artworks/{default}", json={"default": True}, headers=AUTH)
     return {"t1": ids, "t2_default": default}
 
@@ -60,12 +55,10 @@ def test_title_without_live_artwork_serves_its_default_or_404(client, catalog):
     assert r.status_code == 404 and "no live artwork" in r.get_json()["error"]
 
 
-def test_unknown_user_and_new_artwork_are_served_at_once(client, catalog, jpeg_bytes):
+def test_unknown_user_and_new_artwork_are_served_at_once(client, app, catalog, jpeg_bytes):
     r = client.get("/artwork?user=never-seen-before&title=t1")
     assert r.status_code == 200
-    r = client.post("/titles/t1/artworks", headers=AUTH,
-                    data={"file": (io.BytesIO(jpeg_bytes(42)), "new.jpg")})
-    new = r.get_json()["results"][0]["artwork"]["id"]
+    new = add_artworks(app, "t1", [jpeg_bytes(42)])[0]
     client.patch(f"/artworks/{new}", json={"status": "live"}, headers=AUTH)
     seen = set()
     for i in range(200):
@@ -93,9 +86,7 @@ def test_no_more_live_artworks_than_the_floor_allows(data_dir, jpeg_bytes):
     try:
         c = app.test_client()
         c.post("/titles", json={"id": "t1", "name": "One"}, headers=AUTH)
-        data = {"file": [(io.BytesIO(jpeg_bytes(i)), f"s{i}.jpg") for i in range(4)]}
-        ids = [x["artwork"]["id"] for x in
-               c.post("/titles/t1/artworks", headers=AUTH, data=data).get_json()["results"]]
+        ids = add_artworks(app, "t1", [jpeg_bytes(i) for i in range(4)])
         for aid in ids[:3]:
             assert c.patch(f"/artworks/{aid}", json={"status": "live"}, headers=AUTH).status_code == 200
         r = c.patch(f"/artworks/{ids[3]}", json={"status": "live"}, headers=AUTH)
@@ -113,4 +104,5 @@ def test_a_journal_that_cannot_be_written_is_a_503_and_logs_nothing(client, app,
     r = client.get("/artwork?user=alice&title=t1")
     assert r.status_code == 503
     assert "decision journal" in r.get_json()["error"] and r.get_json()["status"] == 503
+    assert str(store.data_dir) not in r.get_data(as_text=True) and r.headers["Retry-After"]
     assert store.count_decisions() == 0

@@ -6,6 +6,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -81,21 +82,77 @@ def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_d
     assert count_rows(reopened, "journal") == 0
 
 
-def test_a_line_no_writer_would_write_is_skipped_and_the_rest_ingested(store, data_dir, caplog):
+@pytest.mark.parametrize("line, reason", [
+    (b'["too", "short"]', "not a list of 12 values"),
+    (b'{"not": "a row"}', "not a list of 12 values"),
+    (b"not json at all", "not a JSON line"),
+    ([None, 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None], "`event_id` is null"),
+    (["x", 1.0, None, "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None], "`user_id` is null"),
+    (["x", 1.0, "u1", "t1", {"a": 1}, '["a"]', "[1.0]", "a", 1.0, "vw", 0, None], "`context` is a dict"),
+    (["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", "1.0", "vw", 0, None],
+     "`probability` is a str"),
+    (["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", True, "vw", 0, None],
+     "`probability` is a bool"),
+    (["x", 1.0, "u1", "t1", "{}", '["a", "b"]', "[0.5, 0.6]", "a", 0.5, "vw", 0, None],
+     "pmf summing to 1.1"),
+    (["x", 1.0, "u1", "t1", "{}", '["a"]', '["1.0"]', "a", 1.0, "vw", 0, None],
+     "`pmf` is not a list of int or float"),
+    (["x", 1.0, "u1", "t1", "[1]", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None],
+     "`context` is not a JSON object"),
+    (["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "b", 1.0, "vw", 0, None],
+     "not among its candidates"),
+])
+def test_an_invalid_line_is_dead_lettered_and_the_rest_ingested(store, line, reason, caplog):
     store.decision_log.ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision("e1")])
-    columns = ["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None]
-    no_user = columns[:2] + [None] + columns[3:]  # a column the table needs, left null
-    nested = columns[:4] + [{"a": 1}] + columns[5:]  # a value no column holds
     with open(store.decision_log.journal.path, "ab") as f:
-        f.write(b'["too", "short"]\n{"not": "a row"}\nnot json at all\n')
-        f.write(json.dumps(no_user).encode() + b"\n" + json.dumps(nested).encode() + b"\n")
+        f.write((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n")
     store.journal_decisions([_decision("e2")])
-    with caplog.at_level(logging.ERROR, logger="artwork.decisions"):
-        assert store.ingest_journal() == 2
-    assert caplog.text.count("skipping an unreadable line") == 5
-    caplog.clear()  # the errors were the point
+    assert store.ingest_journal() == 2
     assert [d.event_id for d in store.decisions()] == ["e1", "e2"]
+    assert "1 line(s) of the decision journal" in caplog.text
+    dead = [json.loads(x) for x in store.decision_log.dead_letters.path.read_text().splitlines()]
+    assert len(dead) == 1 and reason in dead[0]["reason"], dead
+    assert dead[0]["file"] == store.decision_log.journal.path.name
+    assert store.decision_log.dead_letter_count() == 1
+    assert store.ingest_journal() == 0 and store.decision_log.dead_letter_count() == 1
+
+
+def test_a_journal_file_removed_meanwhile_does_not_stop_ingest(store, data_dir, monkeypatch):
+    store.decision_log.ingester.stop()  # ingested by hand below
+    store.journal_decisions([_decision("e1")])
+    gone = _journal_dir(data_dir) / "1-dead.jsonl"
+    gone.write_bytes(json.dumps(["x"]).encode() + b"\n")
+    real_read = decisions_mod.read_lines
+
+    def read_after_removal(path, start, limit):
+        if path == gone:
+            gone.unlink()  # removed by hand between the listing and the read
+        return real_read(path, start, limit)
+
+    monkeypatch.setattr(decisions_mod, "read_lines", read_after_removal)
+    assert store.ingest_journal() == 1
+    assert store.count_decisions() == 1
+
+
+def test_a_finished_file_is_removed_only_after_the_commit(store, data_dir, monkeypatch):
+    """A crash between the commit and the removal loses nothing: the file is still there."""
+    store.decision_log.ingester.stop()
+    store.journal_decisions([_decision("e1")])
+    store.decision_log.journal.close()  # an exited writer's file
+    committed = []
+    real_remove = decisions_mod._remove_file
+
+    def remove_after_checking(path):
+        # The deletion of its offset row is committed by now: another handle sees it.
+        other = sqlite3.connect(store.db_path)  # another reader, outside the write lock
+        committed.append(other.execute("SELECT count(*) FROM journal").fetchone()[0])
+        other.close()
+        real_remove(path)
+
+    monkeypatch.setattr(decisions_mod, "_remove_file", remove_after_checking)
+    assert store.ingest_journal() == 1
+    assert committed == [0] and journal_sizes(_journal_dir(data_dir)) == {}
 
 
 def test_a_backlog_is_ingested_in_bounded_steps(store, monkeypatch):

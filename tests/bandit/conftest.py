@@ -27,6 +27,8 @@ POLICY_FACTORIES: dict[str, Callable[[int], Policy]] = {
     "vw-squarecb": lambda seed: VWPolicy(VWSettings(exploration="squarecb"), floor=FLOOR, seed=seed),
     "vw-bag": lambda seed: VWPolicy(VWSettings(exploration="bag", bag_size=3), floor=FLOOR, seed=seed),
     "vw-cover": lambda seed: VWPolicy(VWSettings(exploration="cover", cover_size=3), floor=FLOOR, seed=seed),
+    "vw-igw": lambda seed: VWPolicy(VWSettings(exploration="igw", floor_min=0.005, floor_ramp=50),
+                                    floor=FLOOR, seed=seed),
     "uniform": lambda seed: UniformPolicy(floor=FLOOR, seed=seed),
     "default": lambda seed: DefaultArtworkPolicy(epsilon=0.2, floor=FLOOR, seed=seed),
     "epsilon_greedy": lambda seed: EpsilonGreedyPolicy(epsilon=0.2, floor=FLOOR, seed=seed),

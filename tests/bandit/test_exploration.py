@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bandit import Action, InvalidPolicyError, apply_floor, check_candidates, sample_index
-from bandit.exploration import check_floor
+from bandit.exploration import AdaptiveFloor, check_floor, inverse_gap_weights
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,40 @@ def test_sampling_same_seed_same_draws():
 def test_check_candidates_returns_a_tuple():
     actions = [Action("a"), Action("b")]
     assert check_candidates(actions) == tuple(actions)
+
+
+@pytest.mark.parametrize("scores, gamma", [([0.0, -1.0, -2.0], 10.0), ([3.0, 3.0, 1.0, -5.0], 100.0),
+                                            ([0.5], 7.0), ([-2.0, 0.0], 0.0)])
+def test_inverse_gap_weights_sum_to_one_and_favour_the_best(scores, gamma):
+    pmf = inverse_gap_weights(scores, gamma)
+    assert math.isclose(sum(pmf), 1.0, abs_tol=1e-12) and min(pmf) > 0
+    best = max(range(len(scores)), key=scores.__getitem__)
+    assert pmf[best] == max(pmf)
+    # a worse score never gets more probability than a better one (the best aside)
+    others = sorted((s, p) for i, (s, p) in enumerate(zip(scores, pmf)) if i != best)
+    assert all(a[1] <= b[1] + 1e-12 for a, b in zip(others, others[1:]))
+
+
+def test_inverse_gap_weights_get_greedier_with_gamma():
+    scores = [0.0, -0.5, -1.0]
+    shares = [inverse_gap_weights(scores, g)[0] for g in (0.0, 10.0, 100.0, 1000.0)]
+    assert shares[0] == pytest.approx(1 / 3) and shares == sorted(shares) and shares[-1] > 0.99
+
+
+def test_adaptive_floor_falls_with_traffic_and_never_below_its_minimum():
+    floor = AdaptiveFloor(0.01, 0.002, ramp=500)
+    assert floor(0) == floor(500) == 0.01
+    assert floor(2000) == pytest.approx(0.005)  # 0.01 * sqrt(500 / 2000)
+    assert floor(10**9) == 0.002
+    values = [floor(n) for n in range(0, 100_000, 997)]
+    assert values == sorted(values, reverse=True) and min(values) == 0.002
+
+
+@pytest.mark.parametrize("maximum, minimum, ramp, message", [
+    (0.01, 0.0, 500, "must be in \\(0, floor\\]"),
+    (0.01, 0.02, 500, "must be in \\(0, floor\\]"),
+    (0.01, 0.002, 0, "floor_ramp 0 must be at least 1"),
+])
+def test_adaptive_floor_settings_are_checked(maximum, minimum, ramp, message):
+    with pytest.raises(InvalidPolicyError, match=message):
+        AdaptiveFloor(maximum, minimum, ramp)

@@ -122,3 +122,16 @@ def test_learner_takes_plain_tuples_and_refuses_other_things(small_world):
     assert learner.learned == 1
     with pytest.raises(InvalidRecordError, match="not \\(context, actions, decision, reward\\)"):
         learner.learn((imp.context, d))
+
+
+def test_a_learner_resumes_from_the_newest_sound_snapshot(tmp_path, caplog):
+    store = SnapshotStore(tmp_path, "vw")
+    policy = VWPolicy()
+    store.write(policy, learned=10, last_event_id="e10")
+    store.write(policy, learned=20, last_event_id="e20")
+    data = bytearray(store.path_of(2).read_bytes())
+    data[-60:-20] = b"\xab" * 40  # model bytes damaged, length kept
+    store.path_of(2).write_bytes(bytes(data))
+    learner = Learner(VWPolicy(), store)
+    assert (learner.learned, learner.last_event_id, learner.policy.model_version) == (10, "e10", 1)
+    assert store.quarantined() == [2]

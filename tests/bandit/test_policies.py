@@ -22,7 +22,7 @@ def test_pmf_sums_to_one_every_candidate_above_floor_and_probability_is_logged(m
     decisions = play(policy, small_world, 300, seed=1)
     for d in decisions:
         assert math.isclose(sum(d.pmf), 1.0, abs_tol=1e-9)
-        assert min(d.pmf) >= FLOOR - 1e-12
+        assert min(d.pmf) >= policy.floor_min - 1e-12 and 0 < policy.floor_min <= FLOOR
         assert d.probability == d.pmf[d.chosen] > 0
         assert d.policy == policy.name
         assert len(d.action_ids) == len(d.pmf)

@@ -9,6 +9,7 @@ import numpy as np
 
 from artwork.reward_mapping import RewardMapping
 from bandit import Learner, ServingModel, SnapshotStore, VWPolicy, VWSettings
+from bandit import serving as serving_module
 
 
 def _factory():
@@ -87,3 +88,41 @@ def test_many_threads_decide_while_the_learner_publishes_and_serving_reloads(tmp
     for versions in seen:
         assert versions and versions == sorted(versions)  # a thread never goes back to an older model
     assert max(max(v) for v in seen) >= 5
+
+
+def test_with_no_usable_snapshot_the_untrained_policy_serves_and_says_why(tmp_path, small_world):
+    store = SnapshotStore(tmp_path, "vw")
+    store.write(_factory())
+    path = store.path_of(1)
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")  # same length, other bytes
+    serving = ServingModel(store, _factory)
+    assert serving.model_version == 0 and "could be loaded" in serving.unusable
+    imp = next(small_world.impressions(1, seed=1))
+    assert serving.decide(imp.context, imp.actions).model_version == 0
+    store.write(_factory())  # the learner publishes a sound one: served, and the note goes
+    assert serving.reload() is True and serving.model_version == 2 and serving.unusable is None
+
+
+def test_replaced_policies_are_released_once_no_request_can_hold_them(tmp_path, small_world, play,
+                                                                      monkeypatch):
+    store = SnapshotStore(tmp_path, "vw")
+    serving = ServingModel(store, _factory)
+    learner_policy = _factory()
+    imp = next(small_world.impressions(1, seed=1))
+    replaced = []
+    for round_ in range(3):
+        play(learner_policy, small_world, 30, seed=round_)
+        store.write(learner_policy)
+        replaced.append(serving.policy)
+        serving.policy.decide(imp.context, imp.actions)  # it keeps parsed examples
+        assert serving.reload() is True
+        if round_ == 0:
+            # just replaced: a request may still be deciding with it
+            assert replaced[0]._workspace is not None
+            monkeypatch.setattr(serving_module, "RETIRE_AFTER", 0.0)
+    # each reload released the policies replaced before it
+    assert replaced[0]._workspace is None and replaced[1]._workspace is None
+    assert replaced[2]._workspace is not None
+    serving.stop()
+    assert replaced[2]._workspace is None
+    assert serving.decide(imp.context, imp.actions).model_version == 3  # the serving one still works

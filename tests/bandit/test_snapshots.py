@@ -76,3 +76,39 @@ def test_store_settings_are_checked(tmp_path):
         SnapshotStore(tmp_path, "../vw")
     with pytest.raises(SnapshotError, match="cannot write into the snapshots of 'other'"):
         SnapshotStore(tmp_path, "other").write(UniformPolicy())
+
+
+def _damage_model_bytes(path, size=4096):
+    """Overwrite model bytes in the middle of a snapshot, keeping its length and header."""
+    data = bytearray(path.read_bytes())
+    data[-size - 8:-8] = b"\xab" * size
+    path.write_bytes(bytes(data))
+
+
+def test_model_bytes_damaged_under_an_intact_header_are_caught_by_the_checksum(tmp_path):
+    store = SnapshotStore(tmp_path, "vw")
+    store.write(VWPolicy())
+    _damage_model_bytes(store.path_of(1), 64)
+    with pytest.raises(SnapshotError, match="checksum does not match"):
+        store.read(1)
+
+
+def test_the_newest_sound_snapshot_is_loaded_and_damaged_ones_quarantined(tmp_path, caplog):
+    store = SnapshotStore(tmp_path, "vw")
+    policy = VWPolicy()
+    for _ in range(3):
+        store.write(policy)
+    _damage_model_bytes(store.path_of(3), 64)
+    loaded, snapshot = store.load_newest(VWPolicy)
+    assert snapshot.version == loaded.model_version == 2
+    assert store.versions() == [1, 2] and store.quarantined() == [3]
+    assert "vw-00000003.snapshot cannot be used" in caplog.text and "quarantine" in caplog.text
+    assert store.write(policy).version == 4  # a quarantined number is not reused
+    assert store.load_newest(VWPolicy, newer_than=4) is None
+
+
+def test_a_snapshot_of_other_settings_is_passed_over_not_quarantined(tmp_path):
+    SnapshotStore(tmp_path, "vw").write(VWPolicy(VWSettings(learning_rate=0.5)))
+    store = SnapshotStore(tmp_path, "vw")
+    assert store.load_newest(lambda: VWPolicy(VWSettings(learning_rate=0.7))) is None
+    assert store.versions() == [1] and store.quarantined() == []

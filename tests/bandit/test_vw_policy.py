@@ -1,23 +1,28 @@
-"""VWPolicy's reuse of parsed action examples gives exactly what a fresh parse gives."""
+"""VWPolicy: kept action examples predict what a fresh parse does; the igw reward model and its floor."""
 from __future__ import annotations
 
 import dataclasses
+import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from vowpalwabbit.pyvw import pylibvw
 
 from artwork.reward_mapping import RewardMapping
-from bandit import VWPolicy, VWSettings
+from bandit import Action, Context, SnapshotError, SnapshotStore, VWPolicy, VWSettings
 from bandit import vw_policy
 
 from .conftest import FLOOR, POLICY_FACTORIES
 
+ROOT = Path(__file__).resolve().parents[2]
 VW_KINDS = sorted(k for k in POLICY_FACTORIES if k.startswith("vw-"))
 
 
-def _fresh_pmf(policy: VWPolicy, context, actions) -> list[float]:
-    """The pmf from parsing the whole example again, as a policy without the cache would."""
+def _fresh_scores(policy: VWPolicy, context, actions) -> list[float]:
+    """VW's prediction from parsing the whole example again, as a policy without the cache would."""
     ws = policy._workspace
     examples = ws._parse("\n".join(policy.example(context, actions)))
     try:
@@ -35,8 +40,8 @@ def test_kept_action_examples_predict_what_a_fresh_parse_predicts(kind, small_wo
     compared = 0
     for imp in small_world.impressions(600, seed=11):
         # Learning in between changes the weights the kept examples are scored with.
-        cached = list(policy._pmf(imp.context, imp.actions))
-        assert cached == pytest.approx(_fresh_pmf(policy, imp.context, imp.actions), abs=1e-7)
+        cached = policy._scores(imp.context, imp.actions)
+        assert cached == pytest.approx(_fresh_scores(policy, imp.context, imp.actions), abs=1e-7)
         compared += 1
         decision = policy.decide(imp.context, imp.actions)
         feedback = small_world.feedback(imp, decision.chosen, rng)
@@ -53,8 +58,8 @@ def test_changed_candidates_are_parsed_again(small_world):
     changed = (dataclasses.replace(imp.actions[0], tags=("face", "close-up")),) + imp.actions[1:]
     policy.pmf(imp.context, changed)
     assert len(policy._parsed) == 2
-    assert list(policy._pmf(imp.context, changed)) == pytest.approx(
-        _fresh_pmf(policy, imp.context, changed), abs=1e-7)
+    assert policy._scores(imp.context, changed) == pytest.approx(
+        _fresh_scores(policy, imp.context, changed), abs=1e-7)
     assert policy.pmf(imp.context, imp.actions) == first
 
 
@@ -78,3 +83,86 @@ def test_kept_examples_are_bounded_and_survive_a_restore(small_world, monkeypatc
         assert policy.pmf(imp.context, imp.actions) == trained.pmf(imp.context, imp.actions)
     policy.close()
     assert len(policy._parsed) == 0
+
+
+def _igw(**settings) -> VWPolicy:
+    return VWPolicy(VWSettings(exploration="igw", **settings), floor=0.01, seed=0)
+
+
+def test_igw_learns_the_play_probability_and_prefers_what_plays():
+    policy = _igw()
+    rng = np.random.default_rng(0)
+    actions = (Action("a", {"x": 1.0}), Action("b", {"y": 1.0}), Action("c", {"z": 1.0}))
+    rates = (0.12, 0.03, 0.06)
+    for i in range(3000):
+        context = Context(f"u{i % 50}", "t", {"device": "tv"})
+        d = policy.decide(context, actions)
+        policy.learn(context, actions, d, float(rng.random() < rates[d.chosen]))
+    pmf = policy.pmf(Context("someone", "t", {"device": "tv"}), actions)
+    assert pmf[0] > 0.9 and min(pmf) >= 0.01
+    # the model's log-odds of a play come out near the true rates
+    odds = [-s for s in policy._scores(Context("u1", "t", {"device": "tv"}), actions)]
+    assert odds[0] > odds[2] > odds[1]
+    assert 1 / (1 + np.exp(-odds[0])) == pytest.approx(0.12, abs=0.04)
+
+
+def test_igw_floor_falls_with_a_titles_traffic_and_the_logged_probability_is_the_pmf():
+    policy = _igw(floor_min=0.002, floor_ramp=100)
+    actions = tuple(Action(f"a{i}", {"f": float(i)}) for i in range(5))
+    busy, quiet = Context("u", "busy", {}), Context("u", "quiet", {})
+    for _ in range(2500):
+        d = policy.decide(busy, actions)
+        policy.learn(busy, actions, d, 0.0)
+    assert policy.title_counts == {"busy": 2500}
+    # sqrt(100 / 2500) of the starting floor: 0.002, the minimum
+    assert policy._floor(busy) == pytest.approx(0.002) and policy._floor(quiet) == 0.01
+    for context, floor in ((busy, 0.002), (quiet, 0.01)):
+        for _ in range(200):
+            d = policy.decide(context, actions)
+            assert min(d.pmf) >= floor - 1e-12 and min(d.pmf) > 0
+            assert d.probability == d.pmf[d.chosen] and math.isclose(sum(d.pmf), 1.0, abs_tol=1e-9)
+
+
+def test_igw_state_keeps_the_title_counts_and_the_pmf(tmp_path):
+    policy = _igw(floor_min=0.002, floor_ramp=10)
+    actions = (Action("a", {"x": 1.0}), Action("b", {"y": 1.0}))
+    context = Context("u", "t", {"device": "tv"})
+    for i in range(300):
+        d = policy.decide(context, actions)
+        policy.learn(context, actions, d, float(i % 7 == 0))
+    store = SnapshotStore(tmp_path, policy.name)
+    store.write(policy)
+    again = _igw(floor_min=0.002, floor_ramp=10)
+    store.load_into(again)
+    assert again.title_counts == policy.title_counts == {"t": 300}
+    assert again.pmf(context, actions) == policy.pmf(context, actions)
+    with pytest.raises(SnapshotError, match="not the state of an igw"):
+        again.restore(VWPolicy(VWSettings(), floor=0.01).state())
+
+
+@pytest.mark.parametrize("spec", ["vw:squarecb", "vw:igw"])
+def test_kept_examples_are_released_safely_after_learning(spec, tmp_path):
+    """Finishing kept action examples once the workspace has learned used to crash VW."""
+    script = f"""
+import numpy as np
+from bandit.specs import parse_policy_spec
+from simulator.realistic_world import suite_world
+world = suite_world("typical", 0, 400)
+rng = np.random.default_rng(0)
+policy = parse_policy_spec({spec!r}).build(0)
+for step in range(400):
+    imp = world.impression(rng, step)
+    d = policy.decide(imp.context, imp.actions)
+    policy.learn(imp.context, imp.actions, d, float(rng.random() < 0.3))
+state = policy.state()
+policy.restore(state)
+for step in range(100):
+    imp = world.impression(rng, step)
+    d = policy.decide(imp.context, imp.actions)
+    policy.learn(imp.context, imp.actions, d, 0.0)
+policy.close()
+print("released")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert done.returncode == 0 and "released" in done.stdout, done.stderr[-1000:]

@@ -15,7 +15,7 @@ from api.web.app import create_app
 from artwork.images import encode_image
 from artwork.records import Artwork, LoggedDecision, Reward
 from artwork.store import Store
-from tests.api.conftest import TOKEN, app_settings
+from tests.api.conftest import TOKEN, app_settings, run_ingest_worker
 from tests.conftest import log_decisions, make_image
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -35,6 +35,12 @@ def studio_app(data_dir):
     yield application
     application.extensions["artbandit"].replays.close()
     application.extensions["artbandit"].close()
+
+
+@pytest.fixture
+def ingest_worker(studio_app):
+    """The ingest worker process beside the app: it runs the uploads the studio queues."""
+    yield from run_ingest_worker(studio_app)
 
 
 @pytest.fixture

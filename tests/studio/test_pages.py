@@ -147,7 +147,7 @@ def test_near_duplicates_are_flagged_before_approval(studio, studio_app):
     assert f'id="dup-{fresh.id}"' not in page and f'id="dup-{live.id}"' not in page
 
 
-def test_uploads_report_each_file(studio, studio_app, jpeg_bytes):
+def test_uploads_report_each_file(studio, studio_app, ingest_worker, jpeg_bytes):
     store = _services(studio_app).store
     store.add_title("t1", "One")
     data = {"csrf": studio.csrf, "file": [(io.BytesIO(jpeg_bytes(1)), "good.jpg"),
@@ -271,7 +271,7 @@ def test_a_replay_of_an_empty_log_fails_with_a_reason(studio, studio_app):
     assert status["status"] == "failed" and "reward window has closed" in status["error"]
 
 
-def test_a_video_upload_runs_as_a_job_with_progress(studio, studio_app, tmp_path):
+def test_a_video_upload_runs_as_a_job_with_progress(studio, studio_app, ingest_worker, tmp_path):
     from vision.synthetic import random_shots, write_video
 
     _services(studio_app).store.add_title("t1", "One")

@@ -1,0 +1,98 @@
+"""Idle and slow clients never starve `GET /artwork`."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.reliability.conftest import LiveServer, latencies, seed_catalog
+
+# Every probe of /artwork (each on a new connection) must answer within this while the
+# attack goes on.
+PROBE_LIMIT_SECONDS = 0.1
+PROBES = 15
+
+
+def _connect(port: int, send: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if send:
+        sock.sendall(send)
+    return sock
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Two workers, as in the attack that took /artwork offline with two idle sockets."""
+    data_dir = tmp_path_factory.mktemp("slow") / "data"
+    seed_catalog(data_dir)
+    live = LiveServer(data_dir, workers=2, env={"learn": "false"})
+    yield live
+    live.stop()
+
+
+@pytest.mark.parametrize("count", [2, 200])
+def test_idle_and_half_sent_connections_do_not_starve_artwork(server, count):
+    latencies(server.url, 3)  # warm
+    held = []
+    try:
+        for i in range(count):
+            # Half send nothing at all, half stop in the middle of their headers.
+            partial = b"GET /artwork?user=slow&title=t1 HTTP/1.1\r\nHost: x\r\n" if i % 2 else b""
+            held.append(_connect(server.port, partial))
+        slowest = max(latencies(server.url, PROBES, timeout=1.0))
+        with requests.Session() as session:  # and on a kept-alive connection
+            slowest = max(slowest, *latencies(server.url, PROBES, session, timeout=1.0))
+    finally:
+        for sock in held:
+            sock.close()
+    assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
+
+
+def test_a_request_that_never_completes_gets_a_408_and_is_closed(server):
+    sock = _connect(server.port, b"POST /feedback HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n")
+    sock.settimeout(15)
+    started = time.monotonic()
+    answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408") and b'"status": 408' in answer, answer
+    assert sock.recv(4096) == b""  # closed
+    assert time.monotonic() - started < 10
+    sock.close()
+
+
+@pytest.mark.parametrize("path, declared", [
+    ("/feedback", 200 << 20),                 # a few KiB allowed here
+    ("/artwork?user=u&title=t1", 200 << 20),  # no body at all
+    ("/titles/t1/artworks", 200 << 20),       # over the stills' upload limit
+])
+def test_a_declared_huge_body_that_never_comes_is_refused_at_once(server, path, declared):
+    method = "GET" if path.startswith("/artwork") else "POST"
+    sock = _connect(server.port, f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                 f"application/json\r\nContent-Length: {declared}\r\n\r\n".encode())
+    sock.settimeout(5)
+    started = time.monotonic()
+    answer = sock.recv(4096)
+    took = time.monotonic() - started
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert took < 1.0
+    assert max(latencies(server.url, 5)) < PROBE_LIMIT_SECONDS
+
+
+def test_a_stalled_upload_holds_one_thread_not_the_service(server):
+    # Within the video route's limit: read by a thread, which waits at most its read timeout.
+    sock = _connect(server.port, b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
+                                 b"Authorization: Bearer test-token\r\n"
+                                 b"Content-Type: multipart/form-data; boundary=b\r\n"
+                                 b"Content-Length: 100000000\r\n\r\n--b\r\n")
+    try:
+        assert max(latencies(server.url, PROBES)) < PROBE_LIMIT_SECONDS
+    finally:
+        sock.close()
+
+
+def test_feedback_bodies_are_limited_to_a_few_kib(server):
+    events = [{"event_id": "e" * 32, "kind": "impression"}] * 300
+    r = requests.post(f"{server.url}/feedback", json=events, timeout=5)
+    assert r.status_code == 413 and r.json()["status"] == 413
