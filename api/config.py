@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from artwork.database import is_postgres_url
+from artwork.errors import InvalidRecordError
+from artwork.placements import DEFAULT_PLACEMENTS, parse_placements
 from artwork.records import REWARD_KINDS
 from artwork.reward_mapping import DEFAULT_WEIGHTS, RewardMapping
 
@@ -34,11 +37,26 @@ class Config:
     """Every setting of the service, validated once."""
 
     data_dir: Path = Path(DEFAULT_DATA_DIR)
+    # A PostgreSQL database shared by several hosts (postgresql://...); empty: the data
+    # directory's own SQLite file.
+    database_url: str = ""
+    # A first-run bootstrap: until a user exists, this token acts as an admin (API and studio).
     token: str = ""
+    # Send the studio's cookie only over HTTPS; off only for plain-HTTP development.
+    cookie_secure: bool = True
     policy: str = "vw:igw"
     floor: float = 0.01
     floor_min: float = 0.002
     floor_ramp: int = 500
+    # Fair exposure: an artwork that joins a title already served gets at least this share
+    # of the title's impressions until it has had new_art_impressions or new_art_window
+    # seconds have passed (0 turns it off).
+    new_art_share: float = 0.10
+    new_art_impressions: int = 2000
+    new_art_window: float = 7 * 86400.0
+    # `promote` replaces the champion only when the lower bound of the challenger's paired
+    # improvement (in take rate) is above this margin.
+    promotion_margin: float = 0.0
     seed: int | None = None
     reward_window: float = 3600.0
     reward_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -55,7 +73,10 @@ class Config:
     embed_dim: int = 8
     # The ingest worker's embedder: auto (CLIP when its weights are here), clip or classic.
     embedder: str = "auto"
-    context_params: tuple[str, ...] = ("device", "country", "hour", "row", "language", "page")
+    context_params: tuple[str, ...] = ("device", "country", "hour", "row", "language", "page",
+                                       "maturity", "placement")
+    # The shapes artwork is shown in, each cropped for: name=W:H/side:share (the text safe zone).
+    placements: tuple[str, ...] = DEFAULT_PLACEMENTS
 
     def __post_init__(self) -> None:
         checks = [
@@ -64,6 +85,10 @@ class Config:
             (0.0 < self.floor_min <= self.floor,
              "floor_min must be in (0, floor]: the floor adapts to traffic, never to 0"),
             (self.floor_ramp >= 1, "floor_ramp must be >= 1"),
+            (0.0 <= self.new_art_share < 1.0, "new_art_share must be in [0, 1)"),
+            (self.new_art_impressions >= 1, "new_art_impressions must be >= 1"),
+            (self.new_art_window > 0, "new_art_window must be > 0 seconds"),
+            (-1.0 < self.promotion_margin < 1.0, "promotion_margin must be in (-1, 1)"),
             (self.reward_window >= 0, "reward_window must be >= 0 seconds"),
             (self.learn_interval > 0, "learn_interval must be > 0 seconds"),
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
@@ -75,6 +100,8 @@ class Config:
             (self.max_video_bytes > 0, "max_video_bytes must be > 0"),
             (self.max_image_pixels > 0, "max_image_pixels must be > 0"),
             (1 <= self.embed_dim <= 64, "embed_dim must be between 1 and 64"),
+            (not self.database_url or is_postgres_url(self.database_url),
+             "database_url must be a postgresql:// URL (or left empty for SQLite)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -94,6 +121,11 @@ class Config:
         # Kinds left out keep their default reward (play = 1, the others 0).
         object.__setattr__(self, "reward_weights", {**DEFAULT_WEIGHTS, **self.reward_weights})
         object.__setattr__(self, "context_params", tuple(self.context_params))
+        try:
+            object.__setattr__(self, "placements",
+                               tuple(p.spec() for p in parse_placements(self.placements)))
+        except InvalidRecordError as exc:
+            raise ConfigError(f"configuration: {exc}") from None
         # Absolute once and for all: a relative path would be read against whatever folder
         # a part of the service happens to resolve it from (Flask's root path, say).
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
@@ -103,6 +135,11 @@ class Config:
     def reward_mapping(self) -> RewardMapping:
         """The reward of an impression from the feedback kinds it received."""
         return RewardMapping(dict(self.reward_weights))
+
+    @property
+    def placement_names(self) -> tuple[str, ...]:
+        """The names of the configured placements."""
+        return tuple(p.split("=", 1)[0] for p in self.placements)
 
     @property
     def max_live(self) -> int:
@@ -123,7 +160,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return {str(k): float(v) for k, v in dict(value).items()}
         if name == "data_dir":
             return Path(value)
-        if name == "context_params":
+        if name in ("context_params", "placements"):
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(str(v).strip() for v in items if str(v).strip())
         if kind == "bool":

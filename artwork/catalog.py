@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -16,6 +18,7 @@ from artwork.codecs import (
     title_row,
 )
 from artwork.database import Database, Transaction
+from artwork.eligibility import Eligibility, eligibility_text
 from artwork.errors import AlreadyExistsError, InvalidRecordError, LiveLimitError, NotFoundError
 from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
 from artwork.records import ARTWORK_SOURCES, ARTWORK_STATUSES, Artwork, Title
@@ -41,6 +44,23 @@ def check_id(value: str, what: str) -> str:
             "starting with a letter or digit"
         )
     return value
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class TitlePage:
+    """One page of a title listing: the titles, their artworks by status, and how many matched."""
+
+    titles: tuple[Title, ...]
+    counts: Mapping[str, Mapping[str, int]]  # title id -> status -> artworks
+    total: int  # titles matching the search, over every page
+    offset: int
+    limit: int
 
 
 def _check_one_of(what: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -102,6 +122,27 @@ class Catalog:
         """Every title, by id."""
         return [title_from_row(r) for r in self._db.read(f"{_SELECT_TITLES} ORDER BY id")]
 
+    def search_titles(self, query: str = "", *, offset: int = 0, limit: int = 50) -> TitlePage:
+        """A page of the titles whose id or name contains `query` (any case), by name.
+
+        Each title comes with its artworks counted by status; `total` counts every match.
+        """
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise InvalidRecordError(f"a title page needs offset >= 0 (got {offset}) and a limit "
+                                     f"of 1 to 1000 (got {limit})")
+        where, params = "", []
+        if query.strip():
+            where = " WHERE lower(id) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\'"
+            params = [_like_pattern(query.strip().lower())] * 2
+        total = self._db.query_one(f"SELECT count(*) FROM titles{where}", params)[0]
+        rows = self._db.read(f"{_SELECT_TITLES}{where} ORDER BY lower(name), id LIMIT ? OFFSET ?",
+                             [*params, limit, offset])
+        titles = tuple(title_from_row(r) for r in rows)
+        found = Counter(self._db.read_in("SELECT title_id, status FROM artworks WHERE title_id IN",
+                                         [t.id for t in titles]))
+        counts = {t.id: {s: found[(t.id, s)] for s in ARTWORK_STATUSES} for t in titles}
+        return TitlePage(titles, counts, total, offset, limit)
+
     # -- artworks ----------------------------------------------------------------------
 
     def add_artwork_image(
@@ -153,7 +194,7 @@ class Catalog:
                 for art, data in prepared:
                     self._check_new_artwork(tx, art)
                     tx.execute(insert, artwork_row(art))
-                    if self.images.write(art.path, data):
+                    if self.images.store(tx, art.path, data):
                         written.append(art.path)
         except BaseException:
             for path in written:
@@ -222,21 +263,42 @@ class Catalog:
 
     def set_status(self, artwork_id: str, status: str, max_live: int | None = None) -> Artwork:
         """Move an artwork to candidate, live or retired (at most `max_live` live per title)."""
+        return self.set_statuses([artwork_id], status, max_live=max_live)[0]
+
+    def set_statuses(self, artwork_ids: Sequence[str], status: str, *, max_live: int | None = None,
+                     title_id: str | None = None) -> list[Artwork]:
+        """Move several artworks to one status in one transaction: all of them, or none.
+
+        With `title_id`, every artwork must be one of that title's. Raises NotFoundError for an
+        unknown id and LiveLimitError when approving them would put more than `max_live`
+        artworks of a title live.
+        """
         _check_one_of("status", status, ARTWORK_STATUSES)
-        art = self.get_artwork(artwork_id)
+        ids = list(dict.fromkeys(artwork_ids))
+        if not ids:
+            raise InvalidRecordError("no artworks given; choose at least one")
+        arts = [self.get_artwork(i) for i in ids]
+        if title_id is not None:
+            others = [a.id for a in arts if a.title_id != title_id]
+            if others:
+                raise InvalidRecordError(f"artwork {others[0]!r} is not one of title {title_id!r}'s; "
+                                         "change it from its own title's gallery")
         with self._db.transaction() as tx:
-            if max_live is not None and status == "live" and art.status != "live":
-                live = tx.query_one(
-                    "SELECT count(*) FROM artworks WHERE title_id = ? AND status = 'live'",
-                    [art.title_id],
-                )[0]
-                if live >= max_live:
-                    raise LiveLimitError(
-                        f"title {art.title_id!r} already has {live} live artworks, the most the "
-                        "exploration floor allows; retire one first"
-                    )
-            tx.execute("UPDATE artworks SET status = ? WHERE id = ?", [status, artwork_id])
-        return self.get_artwork(art.id)
+            if max_live is not None and status == "live":
+                newly = Counter(a.title_id for a in arts if a.status != "live")
+                for title, adding in sorted(newly.items()):
+                    live = tx.query_one(
+                        "SELECT count(*) FROM artworks WHERE title_id = ? AND status = 'live'",
+                        [title],
+                    )[0]
+                    if live + adding > max_live:
+                        fix = ("retire one first" if adding == 1 else
+                               f"{adding} more cannot be approved: approve at most "
+                               f"{max(0, max_live - live)} or retire some first")
+                        raise LiveLimitError(f"title {title!r} already has {live} live artworks, "
+                                             f"{max_live} is the most the exploration floor allows; {fix}")
+            tx.executemany("UPDATE artworks SET status = ? WHERE id = ?", [(status, i) for i in ids])
+        return [self.get_artwork(i) for i in ids]
 
     def set_default(self, artwork_id: str, is_default: bool = True) -> Artwork:
         """Make an artwork its title's default (clearing any other default)."""
@@ -249,6 +311,22 @@ class Catalog:
             )
         return self.get_artwork(artwork_id)
 
+    def set_eligibility(self, artwork_id: str, rules: Eligibility) -> Artwork:
+        """Replace an artwork's eligibility rules (UNRESTRICTED clears them)."""
+        self.get_artwork(artwork_id)
+        with self._db.transaction() as tx:
+            tx.execute("UPDATE artworks SET eligibility = ? WHERE id = ?",
+                       [eligibility_text(rules), artwork_id])
+        return self.get_artwork(artwork_id)
+
+    def delete_artwork(self, artwork_id: str) -> Artwork:
+        """Remove an artwork's row, then its image file; logged decisions keep naming its id."""
+        art = self.get_artwork(artwork_id)
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM artworks WHERE id = ?", [artwork_id])
+            self.images.forget(tx, art.path)
+        return art
+
     def image_path(self, artwork: Artwork) -> Path:
         """Absolute path of an artwork's image file."""
-        return self.images.root / artwork.path
+        return self.images.local_path(artwork.path)

@@ -6,19 +6,22 @@ from typing import Any
 
 import orjson
 
+from artwork.eligibility import eligibility_from_text, eligibility_text
 from artwork.records import Artwork, LoggedDecision, Title
 
 TITLE_COLUMNS = ("id", "name", "genres", "created")
 ARTWORK_COLUMNS = (
     "id", "title_id", "path", "source", "frame_time", "frame_index", "shot", "width", "height",
-    "quality", "tags", "embedding", "embedder", "status", "is_default", "created",
+    "quality", "tags", "embedding", "embedder", "status", "is_default", "created", "eligibility",
 )
 DECISION_COLUMNS = (
     "event_id", "timestamp", "user_id", "title_id", "context", "candidates", "pmf", "action",
-    "probability", "policy", "model_version", "action_keys",
+    "probability", "policy", "model_version", "action_keys", "shadow",
 )
-# Journal lines written before schema version 4 hold one value fewer: no action_keys.
-V3_LINE_WIDTH = len(DECISION_COLUMNS) - 1
+# Journal lines written before schema version 4 hold two values fewer (no action_keys),
+# those written before shadow pmfs were logged one fewer.
+V3_LINE_WIDTH = len(DECISION_COLUMNS) - 2
+V4_LINE_WIDTH = len(DECISION_COLUMNS) - 1
 
 
 def columns_sql(columns: tuple[str, ...], prefix: str = "") -> str:
@@ -77,7 +80,7 @@ def artwork_row(a: Artwork) -> list[Any]:
     return [
         a.id, a.title_id, a.path, a.source, a.frame_time, a.frame_index, a.shot, a.width,
         a.height, sorted_json(dict(a.quality)), sorted_json(list(a.tags)), embedding,
-        a.embedder, a.status, int(a.is_default), a.created,
+        a.embedder, a.status, int(a.is_default), a.created, eligibility_text(a.eligibility),
     ]
 
 
@@ -104,6 +107,7 @@ def artwork_from_row(row: tuple) -> Artwork:
         embedding=None if emb is None else np.frombuffer(emb, dtype=np.float32).copy(),
         embedder=r["embedder"],
         created=r["created"] or 0.0,
+        eligibility=eligibility_from_text(r["eligibility"]),
     )
 
 
@@ -122,6 +126,7 @@ def decision_row(d: LoggedDecision) -> list[Any]:
         d.policy,
         int(d.model_version),
         tuple_json(tuple(d.action_keys)) if d.action_keys else None,
+        compact_json(d.shadow) if d.shadow else None,
     ]
 
 
@@ -140,4 +145,10 @@ def decision_from_row(row: tuple) -> LoggedDecision:
         policy=row[9],
         model_version=row[10],
         action_keys=tuple(json.loads(row[11])) if row[11] else (),
+        shadow=shadow_from_text(row[12]),
     )
+
+
+def shadow_from_text(text: str | None) -> dict[str, tuple[float, ...]]:
+    """The shadow pmfs of a decision from their JSON text (None: no shadow)."""
+    return {name: tuple(pmf) for name, pmf in json.loads(text).items()} if text else {}

@@ -1,7 +1,7 @@
 """The database the store's parts share (SQLite): connections, the write lock, checkpoints.
 
-This is the seam where a second backend (PostgreSQL) plugs in. The store's parts use only
-this surface:
+This is the seam where the second backend, PostgreSQL (artwork/postgres.py), plugs in. The
+store's parts use only this surface:
 
 - `db.read(sql, params)` -> rows; `db.query_one(sql, params)` -> a row or None;
   `db.read_in(sql, values)` for a query ending in `IN`, over any number of values;
@@ -14,13 +14,15 @@ this surface:
   lock (removing a file whose rows the transaction deleted, say);
 - `db.errors`: what a failed statement raises (a full disk is StorageFullError, a read-only,
   damaged or foreign file StoreUnavailableError); `db.ROW_ORDER`: the column that numbers a
-  table's rows in the order they were committed;
+  table's rows in the order they were committed; `db.SHARED`: whether other hosts (each with
+  a data directory of its own) write the same database;
 - `db.version()`, `db.problems()` (an integrity check), `db.check_writable()`, `db.close()`
   (this thread's connection) and `db.close_all()`.
 
 Domain SQL uses `?` placeholders and what both SQLite (3.24 or later) and PostgreSQL
 understand (`ON CONFLICT`, row values, `CASE`); everything SQLite-only (PRAGMAs, `rowid`,
-`total_changes`, WAL checkpoints, the flock that queues writers) stays in this module.
+`total_changes`, WAL checkpoints, the flock that queues writers) stays in this module;
+everything PostgreSQL-only (placeholders, the pool, advisory locks) in artwork/postgres.py.
 """
 from __future__ import annotations
 
@@ -53,6 +55,11 @@ WAL_SIZE_LIMIT_BYTES = 8 << 20
 MAX_PROBLEMS = 10
 # Values bound in one `IN (...)` query, well under SQLite's limit on host parameters.
 _IN_CHUNK = 500
+
+
+def is_postgres_url(url: str) -> bool:
+    """True for a URL naming a PostgreSQL database (postgresql:// or postgres://)."""
+    return url.startswith(("postgresql://", "postgres://"))
 
 
 def running_thread(thread: threading.Thread | None, target: Callable[[], None],
@@ -97,17 +104,55 @@ def _read_error(exc: sqlite3.Error) -> Exception:
     return storage_error(exc, "the database could not be read") or exc
 
 
-class Transaction:
-    """The statements of one write transaction (see `Database.transaction`)."""
+class TransactionBase:
+    """What every backend's transaction does alike: actions after commit, insert-if-new."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self.written = 0  # rows changed by batch statements, for the checkpointer
+    def __init__(self) -> None:
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once this transaction is committed, still under the write lock."""
         self._after_commit.append(action)
+
+    def run_after_commit(self) -> None:
+        """Run the actions registered with `after_commit` (the backend calls this)."""
+        for action in self._after_commit:
+            action()
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per row; returns the number of rows changed in all."""
+        raise NotImplementedError
+
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> int:
+        """Insert rows, skipping those whose key is already taken; returns how many were new."""
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING")
+        return self.executemany(sql, rows)
+
+
+class ReadsIn:
+    """`read_in` over a backend's `read`: a query ending in `IN`, asked for in chunks."""
+
+    def read(self, sql: str, params: Params = ()) -> list[tuple]:
+        """Every row of a query."""
+        raise NotImplementedError
+
+    def read_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
+        """The rows of `sql`, which ends in `IN`, for all `values` (asked for in chunks)."""
+        rows: list[tuple] = []
+        for i in range(0, len(values), _IN_CHUNK):
+            chunk = values[i : i + _IN_CHUNK]
+            rows += self.read(f"{sql} ({','.join('?' * len(chunk))})", chunk)
+        return rows
+
+
+class Transaction(TransactionBase):
+    """The statements of one write transaction (see `Database.transaction`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self._conn = conn
+        self.written = 0  # rows changed by batch statements, for the checkpointer
 
     def read(self, sql: str, params: Params = ()) -> list[tuple]:
         """Every row of a query, read inside the transaction."""
@@ -129,18 +174,13 @@ class Transaction:
         self.written += changed
         return changed
 
-    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> int:
-        """Insert rows, skipping those whose key is already taken; returns how many were new."""
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING")
-        return self.executemany(sql, rows)
 
-
-class Database:
+class Database(ReadsIn):
     """One SQLite file (WAL) shared by threads (a connection each) and processes (a file lock)."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error, StorageFullError, StoreUnavailableError)
     ROW_ORDER = "rowid"
+    SHARED = False
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = Path(path)
@@ -201,14 +241,6 @@ class Database:
         except sqlite3.Error as exc:
             raise _read_error(exc) from exc
 
-    def read_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
-        """The rows of `sql`, which ends in `IN`, for all `values` (asked for in chunks)."""
-        rows: list[tuple] = []
-        for i in range(0, len(values), _IN_CHUNK):
-            chunk = values[i : i + _IN_CHUNK]
-            rows += self.read(f"{sql} ({','.join('?' * len(chunk))})", chunk)
-        return rows
-
     def version(self) -> int:
         """The schema version of the database."""
         return self.query_one("PRAGMA user_version")[0]
@@ -251,8 +283,7 @@ class Database:
                 if error is None:
                     raise
                 raise error from exc
-            for action in tx._after_commit:
-                action()
+            tx.run_after_commit()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
         self._checkpointer.committed(max(tx.written, 1))

@@ -8,6 +8,7 @@ catches up with the journals first, so no reader misses a decision that was jour
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -21,6 +22,7 @@ import orjson
 from artwork.codecs import (
     DECISION_COLUMNS,
     V3_LINE_WIDTH,
+    V4_LINE_WIDTH,
     columns_sql,
     compact_json,
     decision_from_row,
@@ -30,7 +32,14 @@ from artwork.dead_letter import DEAD_LETTER_DIR, DEAD_LETTER_FILE, DeadLetterFil
 from artwork.database import Database, Transaction, running_thread
 from artwork.errors import InvalidRecordError, NotFoundError
 from artwork.join import decision_pages
-from artwork.journal import READ_CHUNK, JournalWriter, journal_sizes, read_lines, writer_gone
+from artwork.journal import (
+    READ_CHUNK,
+    JournalWriter,
+    host_scope,
+    journal_sizes,
+    read_lines,
+    writer_gone,
+)
 from artwork.records import PMF_TOLERANCE, LoggedDecision
 
 log = logging.getLogger(__name__)
@@ -66,14 +75,38 @@ def check_decision(d: LoggedDecision) -> None:
         problem = "has a probability that differs from the pmf of its chosen action"
     elif d.action_keys and len(d.action_keys) != n:
         problem = f"has {len(d.action_keys)} action keys for {n} candidates"
+    else:
+        problem = _shadow_problem(d.shadow, n)
     if problem:
         raise InvalidRecordError(f"decision {d.event_id!r} {problem}; it was not logged")
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def _shadow_problem(shadow: Any, n: int) -> str | None:
+    """What is wrong with a decision's shadow pmfs (None: nothing)."""
+    if not isinstance(shadow, dict):
+        return "has shadow pmfs that are not a mapping of policy names to pmfs"
+    for name, pmf in shadow.items():
+        if not isinstance(name, str) or not isinstance(pmf, (list, tuple)) or len(pmf) != n:
+            return f"has a shadow pmf for {name!r} that is not {n} probabilities"
+        if not set(map(type, pmf)) <= _NUMBER_TYPES or not 0.0 <= min(pmf) <= max(pmf) <= 1.0:
+            return f"has a shadow pmf for {name!r} with a value that is not a probability"
+        if abs(math.fsum(pmf) - 1.0) > PMF_TOLERANCE:
+            return f"has a shadow pmf for {name!r} summing to {math.fsum(pmf):.9f}, not 1"
+    return None
 
 
 # What each column of a journal line may hold (bool is never a number here).
 _STR, _NUM, _INT = (str,), (int, float), (int,)
 _COLUMN_KINDS = dict(zip(DECISION_COLUMNS, (
-    _STR, _NUM, _STR, _STR, _STR, _STR, _STR, _STR, _NUM, _STR, _INT, _STR)))
+    _STR, _NUM, _STR, _STR, _STR, _STR, _STR, _STR, _NUM, _STR, _INT, _STR, _STR)))
+# Every sequence of column types a valid line may have: one set lookup checks a line, and only
+# a line that fails it is looked at column by column (to say what is wrong).
+_ROW_TYPES = frozenset(itertools.product(*(
+    kinds if i in _REQUIRED else (*kinds, type(None))
+    for i, kinds in enumerate(_COLUMN_KINDS.values()))))
 
 
 def _json_list(text: str, kinds: tuple[type, ...], name: str) -> tuple:
@@ -81,9 +114,21 @@ def _json_list(text: str, kinds: tuple[type, ...], name: str) -> tuple:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise ValueError(f"`{name}` is not JSON") from None
-    if not isinstance(value, list) or any(type(v) not in kinds for v in value):
+    if not isinstance(value, list) or not set(map(type, value)).issubset(kinds):
         raise ValueError(f"`{name}` is not a list of {' or '.join(k.__name__ for k in kinds)}")
     return tuple(value)
+
+
+def _refuse_column_types(row: list[Any]) -> None:
+    """Raise ValueError naming the first column of `row` whose type is wrong."""
+    for i, (name, kinds) in enumerate(_COLUMN_KINDS.items()):
+        value = row[i]
+        if value is None:
+            if i in _REQUIRED:
+                raise ValueError(f"`{name}` is null")
+        elif type(value) not in kinds:
+            raise ValueError(f"`{name}` is a {type(value).__name__}, not a {kinds[0].__name__}")
+    raise AssertionError(f"column types {[type(v) for v in row]} missing from _ROW_TYPES")
 
 
 def journal_decision(line: bytes) -> tuple[list[Any], LoggedDecision]:
@@ -96,17 +141,13 @@ def journal_decision(line: bytes) -> tuple[list[Any], LoggedDecision]:
         row = orjson.loads(line)
     except orjson.JSONDecodeError:
         raise ValueError("not a JSON line") from None
-    if not isinstance(row, list) or len(row) not in (V3_LINE_WIDTH, len(DECISION_COLUMNS)):
+    if not isinstance(row, list) or len(row) not in (V3_LINE_WIDTH, V4_LINE_WIDTH,
+                                                      len(DECISION_COLUMNS)):
         raise ValueError(f"not a list of {len(DECISION_COLUMNS)} values")
-    if len(row) == V3_LINE_WIDTH:
-        row.append(None)  # written before action keys were logged
-    for i, (name, kinds) in enumerate(_COLUMN_KINDS.items()):
-        value = row[i]
-        if value is None:
-            if i in _REQUIRED:
-                raise ValueError(f"`{name}` is null")
-        elif type(value) not in kinds:
-            raise ValueError(f"`{name}` is a {type(value).__name__}, not a {kinds[0].__name__}")
+    # Written before action keys, or before shadow pmfs, were logged.
+    row.extend([None] * (len(DECISION_COLUMNS) - len(row)))
+    if tuple(map(type, row)) not in _ROW_TYPES:
+        _refuse_column_types(row)
     if not row[0] or not math.isfinite(row[1]):
         raise ValueError("`event_id` is empty" if not row[0] else "`timestamp` is not finite")
     try:
@@ -116,9 +157,13 @@ def journal_decision(line: bytes) -> tuple[list[Any], LoggedDecision]:
     if not isinstance(context, dict):
         raise ValueError("`context` is not a JSON object")
     keys = _json_list(row[11], _STR, "action_keys") if row[11] is not None else ()
+    try:
+        shadow = orjson.loads(row[12]) if row[12] is not None else {}
+    except orjson.JSONDecodeError:
+        raise ValueError("`shadow` is not JSON") from None
     decision = LoggedDecision(
         row[0], row[1], row[2], row[3], context, _json_list(row[5], _STR, "candidates"),
-        _json_list(row[6], _NUM, "pmf"), row[7], row[8], row[9], row[10], keys)
+        _json_list(row[6], _NUM, "pmf"), row[7], row[8], row[9], row[10], keys, shadow)
     try:
         check_decision(decision)
     except InvalidRecordError as exc:
@@ -148,6 +193,9 @@ class DecisionLog:
         self.dead_letters = DeadLetterFile(journal_dir.parent / DEAD_LETTER_DIR / DEAD_LETTER_FILE)
         # Bytes of each journal file known to be in the table (this process's view).
         self._ingested: dict[str, int] = {}
+        # On a database other hosts share, this host's files are named in the journal table
+        # under a prefix of its own: an ingest takes no other host's offsets for stale ones.
+        self._scope = host_scope(journal_dir) if db.SHARED else ""
         self.ingester = Ingester(self)
         weakref.finalize(self, self.ingester.stop)
 
@@ -180,7 +228,7 @@ class DecisionLog:
             with self._db.transaction() as tx:
                 # Files are listed, read and removed only under the write lock.
                 sizes = journal_sizes(self.journal_dir)
-                done: dict[str, int] = dict(tx.read("SELECT name, ingested FROM journal"))
+                done = self._offsets(tx.read("SELECT name, ingested FROM journal"))
                 for name, size in sizes.items():
                     start = done.get(name, 0)
                     if size <= start:
@@ -195,7 +243,7 @@ class DecisionLog:
                     tx.execute(
                         "INSERT INTO journal (name, ingested) VALUES (?, ?) "
                         "ON CONFLICT (name) DO UPDATE SET ingested = excluded.ingested",
-                        [name, end],
+                        [self._scope + name, end],
                     )
                     done[name] = end
                     more = more or end - start >= READ_CHUNK
@@ -206,22 +254,32 @@ class DecisionLog:
         return added
 
     def _ingest_lines(self, tx: Transaction, name: str, lines: list[bytes]) -> int:
-        rows, refused = [], []
-        for line in lines:
-            try:
-                rows.append(journal_decision(line)[0])
-            except ValueError as exc:  # kept out so that the rest goes in
-                refused.append((line, str(exc)))
+        refused: list[tuple[bytes, str]] = []
+        valid = 0
+
+        def rows() -> Iterator[list[Any]]:
+            # Checked as the database takes them: a backend that streams rows (PostgreSQL's
+            # COPY) stores one while the next is checked.
+            nonlocal valid
+            for line in lines:
+                try:
+                    row = journal_decision(line)[0]
+                except ValueError as exc:  # kept out so that the rest goes in
+                    refused.append((line, str(exc)))
+                    continue
+                valid += 1
+                yield row
+
+        new = tx.insert_new("decisions", DECISION_COLUMNS, rows())
         if refused:
             # Written before the offset is committed: a failed commit writes them again,
             # a failed write leaves the whole batch for the next pass.
             self.dead_letters.append(name, refused)
             log.warning("%d line(s) of the decision journal %s refused and written to %s; "
                         "the first: %s", len(refused), name, self.dead_letters.path, refused[0][1])
-        new = tx.insert_new("decisions", DECISION_COLUMNS, rows)
-        if new < len(rows):
+        if new < valid:
             log.warning("%d journaled decision(s) in %s repeat a logged event id; the first "
-                        "was kept", len(rows) - new, name)
+                        "was kept", valid - new, name)
         return new
 
     def _remove_finished_journals(self, tx: Transaction, sizes: dict[str, int],
@@ -245,11 +303,20 @@ class DecisionLog:
             # Removed only once the rows and this deletion are committed: a crash in between
             # leaves the file, whose lines the next pass finds already in (and skips).
             tx.after_commit(lambda path=path: _remove_file(path))
-            tx.execute("DELETE FROM journal WHERE name = ?", [name])
+            tx.execute("DELETE FROM journal WHERE name = ?", [self._scope + name])
             done.pop(name, None)
-        stale = sorted(set(done) - set(sizes))
+        stale = sorted(self._scope + n for n in set(done) - set(sizes))
         if stale:
             tx.execute(f"DELETE FROM journal WHERE name IN ({','.join('?' * len(stale))})", stale)
+
+    def ingested_offsets(self, tx: Transaction) -> dict[str, int]:
+        """This host's journal files, each with how many of its bytes are in the decisions table."""
+        return self._offsets(tx.read("SELECT name, ingested FROM journal"))
+
+    def _offsets(self, rows: list[tuple]) -> dict[str, int]:
+        """The journal table's rows of this host's files: file name -> bytes ingested."""
+        scope = self._scope
+        return {name[len(scope):]: ingested for name, ingested in rows if name.startswith(scope)}
 
     def dead_letter_count(self) -> int:
         """How many journal lines ingest has refused (in the dead-letter file, all processes)."""
@@ -260,7 +327,7 @@ class DecisionLog:
         sizes = journal_sizes(self.journal_dir)
         if not sizes:
             return 0
-        done = dict(self._db.read("SELECT name, ingested FROM journal"))
+        done = self._offsets(self._db.read("SELECT name, ingested FROM journal"))
         return sum(max(size - done.get(name, 0), 0) for name, size in sizes.items())
 
     def catch_up(self) -> None:
@@ -315,10 +382,12 @@ class DecisionLog:
                 [until, after[0], after[0], after[1]])
         return None if row is None else row[0]
 
-    def count_decisions(self) -> int:
-        """How many decisions are logged."""
+    def count_decisions(self, until: float | None = None) -> int:
+        """How many decisions are logged (with `until`: logged at or before that time)."""
         self.catch_up()
-        return self._db.query_one("SELECT count(*) FROM decisions")[0]
+        if until is None:
+            return self._db.query_one("SELECT count(*) FROM decisions")[0]
+        return self._db.query_one("SELECT count(*) FROM decisions WHERE timestamp <= ?", [until])[0]
 
 
 class Ingester:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
+import struct
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from artwork.errors import DISK_FULL_ERRNOS, ImageTooLargeError, InvalidImageErr
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from artwork.database import TransactionBase
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -63,6 +67,38 @@ def content_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:20]
 
 
+# Markup a browser would act on if it ever sniffed the file as HTML: a tag's start.
+_MARKUP = re.compile(rb"<\s*(?:[a-z!?/]|$)", re.IGNORECASE)
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def png_text(data: bytes) -> list[bytes]:
+    """The contents of a PNG's text chunks (tEXt, zTXt, iTXt), decompressed where they are."""
+    import zlib
+
+    out, at = [], 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        at += 12 + length
+        if kind not in _PNG_TEXT_CHUNKS:
+            continue
+        keyword, _, rest = body.partition(b"\0")
+        try:
+            if kind == b"zTXt":
+                rest = zlib.decompress(rest[1:], bufsize=1 << 16)
+            elif kind == b"iTXt" and rest[:1] == b"\1":
+                rest = zlib.decompress(rest[2:].split(b"\0", 2)[-1], bufsize=1 << 16)
+        except zlib.error:
+            pass  # undecodable: checked as it is
+        out.append(keyword + b"\0" + rest)
+    return out
+
+
+def _carries_markup(data: bytes, fmt: str) -> bool:
+    return any(_MARKUP.search(text) for text in (png_text(data) if fmt == "png" else ()))
+
+
 def validate_image(
     data: bytes,
     name: str = "upload",
@@ -84,6 +120,11 @@ def validate_image(
     if _is_truncated(data, fmt):
         raise InvalidImageError(
             f"{name}: truncated {fmt.upper()} file ({size} bytes); upload the complete file"
+        )
+    if _carries_markup(data, fmt):
+        raise InvalidImageError(
+            f"{name}: the {fmt.upper()} carries HTML or script in its text metadata; save the "
+            "image again without metadata and upload that"
         )
     # Imported here: a command that only lists the catalog should not pay for them.
     import cv2
@@ -157,6 +198,18 @@ class ImageFolder:
     def remove(self, relative: str) -> None:
         """Delete an image file if present."""
         (self.root / relative).unlink(missing_ok=True)
+
+    def store(self, tx: TransactionBase, relative: str, data: bytes) -> bool:
+        """Keep an image with the rows of transaction `tx`; False when its file was already there."""
+        return self.write(relative, data)
+
+    def forget(self, tx: TransactionBase, relative: str) -> None:
+        """Remove an image once transaction `tx`, which deletes its row, is committed."""
+        tx.after_commit(lambda: self.remove(relative))
+
+    def local_path(self, relative: str) -> Path:
+        """The image's file on this host."""
+        return self.root / relative
 
 
 def read_image_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -29,6 +29,8 @@ READ_CHUNK = 4 << 20
 # A writer starts a new file past this size: a closed file is removed once ingested, so a
 # long-running worker's journal does not grow without end.
 ROTATE_BYTES = 32 << 20
+# The file naming this journal folder's host, on a database several hosts share.
+HOST_ID_FILE = "host-id"
 
 
 class JournalWriter:
@@ -101,6 +103,32 @@ class JournalWriter:
             ) from None
         self._fd, self._pid, self._size, self.path = fd, pid, 0, path
         return fd
+
+
+def host_scope(folder: Path) -> str:
+    """The prefix naming this journal folder's files in a database several hosts share.
+
+    A random id, made once and kept in the folder (HOST_ID_FILE), ending in "/".
+    """
+    path = folder / HOST_ID_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        scope = path.read_text().strip()
+        if scope:
+            return scope
+        # Made by a process that died before writing it: written again below.
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    except OSError as exc:
+        raise JournalError(f"could not make the journal's host id: {exc.strerror}") from None
+    scope = f"{secrets.token_hex(8)}/"
+    try:
+        os.write(fd, scope.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return scope
 
 
 def journal_sizes(folder: Path) -> dict[str, int]:

@@ -51,6 +51,19 @@ class ReadModels:
             [after, limit],
         )
 
+    # The next two read the decisions ingested so far, without ingesting first (which takes
+    # the write lock): the serving path asks them, and a count a moment behind does.
+    def shown_since(self, title_id: str, since: float) -> dict[str, int]:
+        """How many ingested decisions of a title chose each artwork at or after time `since`."""
+        return dict(self._db.read(
+            "SELECT action, count(*) FROM decisions WHERE title_id = ? AND timestamp >= ? "
+            "GROUP BY action", [title_id, since]))
+
+    def first_served(self, title_id: str) -> float | None:
+        """When an ingested decision was first logged for a title (None: never)."""
+        return self._db.read("SELECT min(timestamp) FROM decisions WHERE title_id = ?",
+                             [title_id])[0][0]
+
     def artwork_stats(self, title_id: str) -> list[dict[str, Any]]:
         """Impressions, clicks and plays per (artwork, policy) for one title."""
         self._catalog.get_title(title_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from artwork.eligibility import UNRESTRICTED, Eligibility
+
 if TYPE_CHECKING:  # numpy is imported where arrays are used: listing titles needs none
     import numpy as np
 
@@ -44,6 +46,7 @@ class Artwork:
     embedding: np.ndarray | None = None
     embedder: str | None = None
     created: float = 0.0
+    eligibility: Eligibility = UNRESTRICTED
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Artwork):
@@ -78,6 +81,9 @@ class LoggedDecision:
     # Keys of the candidates' descriptions as the policy saw them (see Store.record_actions),
     # aligned with `candidates`; empty when they were not recorded.
     action_keys: tuple[str, ...] = ()
+    # The pmf each shadow challenger gave for the same candidates (policy name -> pmf,
+    # aligned with `candidates`), so each can be evaluated offline exactly.
+    shadow: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def action_index(self) -> int:

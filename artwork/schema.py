@@ -112,7 +112,95 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["decisions"].add_column("action_keys", str)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite_utils.Database) -> None:
+    # Version 5 adds accounts (users with a role, their API tokens and studio sessions, the
+    # last two stored only as digests), the failed sign-ins the rate limit counts, and the
+    # audit trail of catalog changes. Plain DDL, the same for every backend.
+    for sql in (
+        "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
+        "password_hash TEXT NOT NULL, created REAL NOT NULL, disabled INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, user_name TEXT NOT NULL "
+        "REFERENCES users (name), digest TEXT NOT NULL UNIQUE, label TEXT NOT NULL, "
+        "created REAL NOT NULL, revoked REAL)",
+        "CREATE TABLE sessions (digest TEXT PRIMARY KEY, user_name TEXT NOT NULL, "
+        "created REAL NOT NULL, expires REAL NOT NULL, ip TEXT NOT NULL)",
+        "CREATE INDEX idx_sessions_user_name ON sessions (user_name)",
+        "CREATE TABLE sign_in_failures (key TEXT NOT NULL, at REAL NOT NULL)",
+        "CREATE INDEX idx_sign_in_failures_key_at ON sign_in_failures (key, at)",
+        "CREATE TABLE audit (id TEXT PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, "
+        "origin TEXT NOT NULL, action TEXT NOT NULL, title_id TEXT NOT NULL, "
+        "artwork_id TEXT, detail TEXT NOT NULL)",
+        "CREATE INDEX idx_audit_artwork_id ON audit (artwork_id, at)",
+        "CREATE INDEX idx_audit_at ON audit (at)",
+    ):
+        db.execute(sql)
+
+
+def _eligibility_and_erasures(db: sqlite_utils.Database) -> None:
+    # Each artwork's eligibility rules (JSON text, NULL when unrestricted; see
+    # artwork/eligibility.py), and the record that a user's data was erased: when and by
+    # whom, never whose.
+    for sql in (
+        "ALTER TABLE artworks ADD COLUMN eligibility TEXT",
+        "CREATE TABLE erasures (id TEXT PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, "
+        "origin TEXT NOT NULL)",
+    ):
+        db.execute(sql)
+
+
+def _policies_and_shadows(db: sqlite_utils.Database) -> None:
+    # Named policies (the champion that serves, challengers in shadow, each with its spec),
+    # and beside each decision the pmfs its shadow challengers gave (JSON text, NULL: none).
+    for sql in (
+        "CREATE TABLE policies (name TEXT PRIMARY KEY, spec TEXT NOT NULL, role TEXT NOT NULL, "
+        "created REAL NOT NULL, updated REAL NOT NULL)",
+        "ALTER TABLE decisions ADD COLUMN shadow TEXT",
+    ):
+        db.execute(sql)
+
+
+def _snapshots(db: sqlite_utils.Database) -> None:
+    # Model snapshots kept in the database, used when several hosts share one (see
+    # artwork/snapshot_table.py): each whole under its name, or flagged as in quarantine.
+    db.execute("CREATE TABLE snapshots (name TEXT PRIMARY KEY, data BLOB NOT NULL, "
+               "quarantined INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)")
+
+
+def _images(db: sqlite_utils.Database) -> None:
+    # Artwork images kept in the database by their path (content-addressed), used when
+    # several hosts share one (see artwork/image_table.py).
+    db.execute("CREATE TABLE images (path TEXT PRIMARY KEY, data BLOB NOT NULL)")
+
+
+def _crops(db: sqlite_utils.Database) -> None:
+    # Each artwork's crop for each placement (artwork/crops.py): the box, its fit score, or
+    # the reason it was refused, and the rendered crop's content-addressed path.
+    for sql in (
+        "CREATE TABLE crops (artwork_id TEXT NOT NULL, placement TEXT NOT NULL, x INTEGER, "
+        "y INTEGER, width INTEGER, height INTEGER, score REAL NOT NULL, reason TEXT, path TEXT, "
+        "adjusted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (artwork_id, placement))",
+        "CREATE INDEX idx_crops_path ON crops (path)",
+    ):
+        db.execute(sql)
+
+
+def _experiments(db: sqlite_utils.Database) -> None:
+    # Experiments: users hashed into arms (named policies with shares) by a salt, from start
+    # to stop, with the result recorded when stopped (JSON text).
+    db.execute("CREATE TABLE experiments (name TEXT PRIMARY KEY, salt TEXT NOT NULL, "
+               "arms TEXT NOT NULL, started REAL NOT NULL, stopped REAL, result TEXT)")
+
+
+def _learner_reports(db: sqlite_utils.Database) -> None:
+    # The learner's report of how far it is, kept in the database when several hosts share
+    # one (see artwork/status_table.py), so that every host's readiness sees it.
+    db.execute("CREATE TABLE learner_reports (policy TEXT PRIMARY KEY, report TEXT NOT NULL, "
+               "updated REAL NOT NULL)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _eligibility_and_erasures,
+                                                                    _policies_and_shadows, _snapshots, _images, _crops,
+                                                                    _experiments, _learner_reports)
 LATEST = len(MIGRATIONS)
 
 

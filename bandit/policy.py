@@ -4,13 +4,14 @@ from __future__ import annotations
 import math
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Collection, Sequence
 
 import numpy as np
 
 from bandit.errors import InvalidCandidatesError, InvalidPolicyError, InvalidRewardError
 from bandit.exploration import apply_floor, check_candidates, check_floor, sample_index
 from bandit.ids import new_event_id
+from bandit.new_art import FairExposure, apply_minimums
 from bandit.types import Action, Context, Decision
 
 
@@ -33,16 +34,25 @@ class Policy(ABC):
         self.name = name
         self.floor = check_floor(floor)
         self.model_version = 0
+        # Set by whoever serves: the share new artworks named in `decide` are guaranteed.
+        self.exposure: FairExposure | None = None
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
+        # The candidates last checked: a title's candidates come back as the same tuple
+        # request after request, and are checked once.
+        self._checked: tuple[Action, ...] | None = None
 
     def decide(
-        self, context: Context, actions: Sequence[Action], event_id: str | None = None
+        self, context: Context, actions: Sequence[Action], event_id: str | None = None,
+        new_artworks: Collection[str] = (),
     ) -> Decision:
-        """Choose one of ``actions`` for ``context``; the Decision carries the pmf and its event id."""
-        actions = check_candidates(actions)
+        """Choose one of ``actions`` for ``context``; the Decision carries the pmf and its event id.
+
+        Candidates named in ``new_artworks`` get at least the share of `exposure` (if set).
+        """
+        actions = self._check(actions)
         with self._lock:
-            pmf = apply_floor(self._pmf(context, actions), self._floor(context))
+            pmf = self._served_pmf(context, actions, new_artworks)
             chosen = sample_index(pmf, self._rng)
             version = self.model_version
         return Decision(
@@ -84,11 +94,32 @@ class Policy(ABC):
         with self._lock:
             self._learn(context, actions, decision, value)
 
-    def pmf(self, context: Context, actions: Sequence[Action]) -> tuple[float, ...]:
-        """The floored pmf the policy would sample from now (no sampling, no event)."""
-        actions = check_candidates(actions)
+    def pmf(self, context: Context, actions: Sequence[Action],
+            new_artworks: Collection[str] = ()) -> tuple[float, ...]:
+        """The pmf the policy would sample from now (no sampling, no event)."""
+        actions = self._check(actions)
         with self._lock:
-            return apply_floor(self._pmf(context, actions), self._floor(context))
+            return self._served_pmf(context, actions, new_artworks)
+
+    def _check(self, actions: Sequence[Action]) -> tuple[Action, ...]:
+        """The candidates as a checked tuple (see check_candidates), once per tuple in a row."""
+        if actions is self._checked:
+            return actions  # type: ignore[return-value]
+        checked = check_candidates(actions)
+        self._checked = checked
+        return checked
+
+    def _served_pmf(self, context: Context, actions: tuple[Action, ...],
+                    new_artworks: Collection[str]) -> tuple[float, ...]:
+        """The raw pmf under the floor, then with new artworks lifted to their share."""
+        floor = self._floor(context)
+        pmf = apply_floor(self._pmf(context, actions), floor)
+        exposure = self.exposure
+        if new_artworks and exposure is not None and exposure.enabled:
+            boosted = [a.id in new_artworks for a in actions]
+            if any(boosted):
+                pmf = apply_minimums(pmf, exposure.minimums(floor, boosted))
+        return pmf
 
     def state(self) -> bytes:
         """The learned state as bytes (what a snapshot stores)."""

@@ -1,8 +1,10 @@
-"""Versioned model snapshots on disk: atomic writes with a checksum, keep the last N, load the newest.
+"""Versioned model snapshots: atomic writes with a checksum, keep the last N, load the newest.
 
-A snapshot is verified (its checksum) and loaded into a fresh policy before it is used; one
-that fails either is moved to `quarantine/` beside the others, with one log line, and the
-next older one is tried.
+Snapshots are kept on a shelf: a folder of files by default (`SnapshotFolder`), or any object
+with the same methods (a database table, so that every host sees the same snapshots). A
+snapshot is verified (its checksum) and loaded into a fresh policy before it is used; one
+that fails either is moved to quarantine (`quarantine/` beside the files), with one log line,
+and the next older one is tried.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Protocol
 
 from bandit.errors import InvalidPolicyError, SnapshotError
 from bandit.policy import Policy
@@ -29,6 +31,88 @@ QUARANTINE = "quarantine"
 
 class DamagedSnapshotError(SnapshotError):
     """A snapshot that is not what was written (header, length, checksum) or whose model does not load."""
+
+
+class SnapshotShelf(Protocol):
+    """Where snapshots are kept, by name: written whole or not at all, listed, read, moved aside."""
+
+    def names(self) -> list[str]:
+        """The names of the snapshots kept (not those in quarantine)."""
+
+    def quarantined_names(self) -> list[str]:
+        """The names of the snapshots in quarantine."""
+
+    def read(self, name: str) -> bytes:
+        """A snapshot's bytes; FileNotFoundError when there is none of this name."""
+
+    def write(self, name: str, data: bytes) -> None:
+        """Keep `data` under `name`, atomically (a reader sees all of it or nothing)."""
+
+    def remove(self, name: str) -> None:
+        """Delete a snapshot, if it is there."""
+
+    def quarantine(self, name: str) -> str | None:
+        """Move a snapshot to quarantine; where it went, or None if it was not there."""
+
+    def describe(self, name: str) -> str:
+        """How messages name a snapshot (its path, say)."""
+
+
+class SnapshotFolder:
+    """Snapshots as files in a directory, written to a temporary file and renamed into place."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def _names_in(self, folder: Path) -> list[str]:
+        if not folder.is_dir():
+            return []
+        return [entry.name for entry in os.scandir(folder)]
+
+    def names(self) -> list[str]:
+        """The files in the directory."""
+        return self._names_in(self.directory)
+
+    def quarantined_names(self) -> list[str]:
+        """The files in its quarantine folder."""
+        return self._names_in(self.directory / QUARANTINE)
+
+    def read(self, name: str) -> bytes:
+        """A file's bytes; FileNotFoundError when it is not there."""
+        return (self.directory / name).read_bytes()
+
+    def write(self, name: str, data: bytes) -> None:
+        """Write a temporary file, sync it and rename it into place."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / name
+        tmp = self.directory / f".{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def remove(self, name: str) -> None:
+        """Delete a file, if it is there (another process may have pruned it first)."""
+        (self.directory / name).unlink(missing_ok=True)
+
+    def quarantine(self, name: str) -> str | None:
+        """Move a file into `quarantine/`; None if another process moved or pruned it first."""
+        target = self.directory / QUARANTINE / name
+        target.parent.mkdir(exist_ok=True)
+        try:
+            os.replace(self.directory / name, target)
+        except FileNotFoundError:
+            return None
+        return str(target.parent)
+
+    def describe(self, name: str) -> str:
+        """The file's path."""
+        return str(self.directory / name)
 
 
 @dataclass(frozen=True)
@@ -47,13 +131,14 @@ class Snapshot:
 
 
 class SnapshotStore:
-    """The snapshots of one named policy in a directory, as ``<name>-<version>.snapshot`` files.
+    """The snapshots of one named policy, as ``<name>-<version>.snapshot`` on a shelf.
 
-    Writes go to a temporary file that is renamed into place, so a reader never sees half a
+    The shelf is the folder `directory` unless another is given. A reader never sees half a
     snapshot; one learner process writes, any number of serving processes read.
     """
 
-    def __init__(self, directory: Path | str, policy_name: str, keep: int = 5) -> None:
+    def __init__(self, directory: Path | str, policy_name: str, keep: int = 5,
+                 shelf: SnapshotShelf | None = None) -> None:
         if int(keep) < 1:
             raise InvalidPolicyError(f"keep {keep!r} must be at least 1 (the newest snapshot is always kept)")
         if not policy_name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", policy_name):
@@ -61,24 +146,30 @@ class SnapshotStore:
                 f"policy name {policy_name!r} cannot name snapshot files; use letters, digits, '.', '_' or '-'"
             )
         self.directory = Path(directory)
+        self.shelf: SnapshotShelf = shelf if shelf is not None else SnapshotFolder(self.directory)
         self.policy_name = policy_name
         self.keep = int(keep)
         self._pattern = re.compile(re.escape(policy_name) + r"-(\d{8,})" + re.escape(SUFFIX))
 
+    def name_of(self, version: int) -> str:
+        """The name of snapshot ``version`` on the shelf."""
+        return f"{self.policy_name}-{version:08d}{SUFFIX}"
+
     def path_of(self, version: int) -> Path:
-        """The file of snapshot ``version``."""
-        return self.directory / f"{self.policy_name}-{version:08d}{SUFFIX}"
+        """The file of snapshot ``version`` (in a folder shelf)."""
+        return self.directory / self.name_of(version)
+
+    @property
+    def where(self) -> str:
+        """Where the snapshots are kept, for messages."""
+        return str(getattr(self.shelf, "directory", None) or self.shelf.describe(""))
+
+    def _versions_of(self, names: list[str]) -> list[int]:
+        return sorted(int(m.group(1)) for n in names if (m := self._pattern.fullmatch(n)))
 
     def versions(self) -> list[int]:
         """Stored versions, oldest first."""
-        if not self.directory.is_dir():
-            return []
-        found = []
-        for entry in os.scandir(self.directory):
-            match = self._pattern.fullmatch(entry.name)
-            if match:
-                found.append(int(match.group(1)))
-        return sorted(found)
+        return self._versions_of(self.shelf.names())
 
     def newest_version(self) -> int:
         """The newest stored version, 0 when there is none."""
@@ -87,25 +178,19 @@ class SnapshotStore:
 
     def quarantined(self) -> list[int]:
         """Versions moved to quarantine, oldest first."""
-        folder = self.directory / QUARANTINE
-        if not folder.is_dir():
-            return []
-        return sorted(int(m.group(1)) for e in os.scandir(folder)
-                      if (m := self._pattern.fullmatch(e.name)))
+        return self._versions_of(self.shelf.quarantined_names())
 
     def quarantine(self, version: int, reason: str) -> None:
         """Move a snapshot that cannot be used to `quarantine/`, saying why in one log line."""
-        path = self.path_of(version)
-        target = self.directory / QUARANTINE / path.name
+        name = self.name_of(version)
         try:
-            target.parent.mkdir(exist_ok=True)
-            os.replace(path, target)
-        except FileNotFoundError:
-            return  # another process moved (or pruned) it first
+            moved_to = self.shelf.quarantine(name)
         except OSError as exc:
-            log.warning("could not move the unusable snapshot %s to quarantine: %s", path, exc)
+            log.warning("could not move the unusable snapshot %s to quarantine: %s",
+                        self.shelf.describe(name), exc)
             return
-        log.warning("snapshot %s cannot be used (%s); moved to %s", path.name, reason, target.parent)
+        if moved_to is not None:  # else another process moved (or pruned) it first
+            log.warning("snapshot %s cannot be used (%s); moved to %s", name, reason, moved_to)
 
     def load_newest(self, factory: Callable[[], Policy], *, newer_than: int = 0,
                     passed_over: Collection[int] = ()) -> tuple[Policy, Snapshot] | None:
@@ -127,7 +212,7 @@ class SnapshotStore:
             except DamagedSnapshotError as exc:
                 self.quarantine(version, str(exc))
             except SnapshotError as exc:
-                if self.path_of(version).exists():  # not merely pruned meanwhile
+                if version in self.versions():  # not merely pruned meanwhile
                     log.warning("passing over snapshot %d: %s", version, exc)
         return None
 
@@ -138,7 +223,6 @@ class SnapshotStore:
                 f"policy {policy.name!r} cannot write into the snapshots of {self.policy_name!r}; "
                 "open a SnapshotStore with the policy's name"
             )
-        self.directory.mkdir(parents=True, exist_ok=True)
         # Numbers are never reused, not even those of quarantined files: a server that
         # loaded one before it was moved away still takes the next snapshot for newer.
         version = max([self.newest_version(), *self.quarantined()]) + 1
@@ -154,60 +238,46 @@ class SnapshotStore:
             "state_bytes": len(state),
             "sha256": hashlib.sha256(state).hexdigest(),
         }
-        final = self.path_of(version)
-        tmp = self.directory / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(MAGIC)
-                f.write(json.dumps(header, sort_keys=True).encode() + b"\n")
-                f.write(state)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        name = self.name_of(version)
+        self.shelf.write(name, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + state)
         policy.model_version = version
         self.prune()
-        return _snapshot(header, state, final)
+        return _snapshot(header, state, self._path(name))
 
     def prune(self) -> list[int]:
         """Delete all but the newest ``keep`` snapshots; returns the deleted versions."""
         versions = self.versions()
         old = versions[: max(0, len(versions) - self.keep)]
         for version in old:
-            try:
-                self.path_of(version).unlink()
-            except FileNotFoundError:
-                pass  # another process pruned it first
+            self.shelf.remove(self.name_of(version))  # another process may have pruned it first
         return old
 
     def read(self, version: int | None = None) -> Snapshot:
         """Snapshot ``version``, or the newest readable one; raises SnapshotError if there is none."""
         if version is not None:
-            return self._read_file(self.path_of(version))
+            return self._read_named(self.name_of(version))
         versions = self.versions()
         if not versions:
             raise SnapshotError(
-                f"no snapshots of {self.policy_name!r} in {self.directory}"
+                f"no snapshots of {self.policy_name!r} in {self.where}"
             )
         for v in reversed(versions):
             try:
-                return self._read_file(self.path_of(v))
+                return self._read_named(self.name_of(v))
             except SnapshotError as exc:
                 log.warning("skipping unreadable snapshot: %s", exc)
-        raise SnapshotError(f"no readable snapshot of {self.policy_name!r} in {self.directory}")
+        raise SnapshotError(f"no readable snapshot of {self.policy_name!r} in {self.where}")
 
     def load_into(self, policy: Policy, version: int | None = None) -> Snapshot:
         """Restore ``policy`` from snapshot ``version`` (newest if None) after checking it fits."""
         snapshot = self.read(version)
         if snapshot.kind != policy.kind:
             raise SnapshotError(
-                f"{snapshot.path}: written by a {snapshot.kind!r} policy, cannot load into a {policy.kind!r} one"
+                f"{self._label(snapshot)}: written by a {snapshot.kind!r} policy, cannot load into a {policy.kind!r} one"
             )
         if snapshot.settings != policy.settings():
             raise SnapshotError(
-                f"{snapshot.path}: written with settings {snapshot.settings}, but this policy has "
+                f"{self._label(snapshot)}: written with settings {snapshot.settings}, but this policy has "
                 f"{policy.settings()}; build the policy with the learner's settings"
             )
         try:
@@ -216,9 +286,17 @@ class SnapshotStore:
             raise DamagedSnapshotError(str(exc)) from None
         return snapshot
 
-    def _read_file(self, path: Path) -> Snapshot:
+    def _path(self, name: str) -> Path | None:
+        """The file of a snapshot, when the shelf is a folder (None for any other shelf)."""
+        return self.directory / name if isinstance(self.shelf, SnapshotFolder) else None
+
+    def _label(self, snapshot: Snapshot) -> str:
+        return self.shelf.describe(self.name_of(snapshot.version))
+
+    def _read_named(self, name: str) -> Snapshot:
+        path = self.shelf.describe(name)
         try:
-            data = path.read_bytes()
+            data = self.shelf.read(name)
         except FileNotFoundError:
             raise SnapshotError(f"{path}: no such snapshot (it may have been pruned)") from None
         if not data.startswith(MAGIC):
@@ -232,13 +310,13 @@ class SnapshotStore:
             # Snapshots written before checksums were recorded have none to compare.
             if "sha256" in header and hashlib.sha256(state).hexdigest() != header["sha256"]:
                 raise ValueError("its checksum does not match its model bytes")
-            return _snapshot(header, state, path)
+            return _snapshot(header, state, self._path(name))
         except (ValueError, KeyError, TypeError) as exc:
             raise DamagedSnapshotError(
                 f"{path}: damaged snapshot ({exc}); delete it or restore a backup") from None
 
 
-def _snapshot(header: dict[str, Any], state: bytes, path: Path) -> Snapshot:
+def _snapshot(header: dict[str, Any], state: bytes, path: Path | None) -> Snapshot:
     return Snapshot(
         policy=str(header["policy"]),
         kind=str(header["kind"]),

@@ -61,11 +61,16 @@ class PolicySpec:
         merged = {**dict(self.params), **params}
         return dataclasses.replace(self, params=tuple(merged.items()))
 
-    def build(self, seed: int = 0) -> Policy:
-        """A fresh policy for this spec."""
+    @property
+    def policy_name(self) -> str:
+        """The name a policy built from this spec takes unless given one (names snapshot files)."""
+        return _policy_name(self.text)
+
+    def build(self, seed: int = 0, name: str | None = None) -> Policy:
+        """A fresh policy for this spec (named `name`, else after the spec)."""
         params = dict(self.params)
         seed = int(params.pop("seed", seed))
-        name = _policy_name(self.text)
+        name = name or self.policy_name
         try:
             if self.kind == "uniform":
                 return UniformPolicy(name=name, seed=seed, **params)

@@ -14,7 +14,7 @@ import os
 import struct
 import tempfile
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import vowpalwabbit

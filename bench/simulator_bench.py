@@ -2,8 +2,13 @@
 
 Prints one line per figure: `name | figure | target | ok/FAIL` (a dash where there is no target).
 Targets: IPS, SNIPS and DR on precomputed pmfs >= 2,000,000 events/s; replay of a learning VW
-policy >= 10,000 events/s (measured on a smaller log and reported as a rate).
+policy >= 10,000 events/s (measured on a smaller log and reported as a rate); reading a foreign
+CSV or Parquet log with 4 context columns >= 1,000,000 rows/s; on a partitioned log (the
+store's partitioned export, 20 million rows by default), IPS and SNIPS as map-reduce on Dask
+>= 2,000,000 events/s end to end on 2 workers, >= 1.6x from 1 to 2 workers, and a peak memory
+under 1 GiB per worker (bench/data_path.py).
 Run: python bench/simulator_bench.py [--events 1000000] [--replay-events 20000]
+     [--foreign-rows 1000000] [--partitioned-rows 20000000] [--partition-rows 500000]
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from simulator.evaluation import replay_learning  # noqa: E402
 from simulator.log_files import read_log, write_log  # noqa: E402
 from simulator.logs import LoggedFeedback  # noqa: E402
 from simulator.specs import parse_policy_spec  # noqa: E402
+
+from bench.data_path import dask_lines, foreign_read_lines  # noqa: E402
 
 N_CANDIDATES = 10
 DEVICES = ("tv", "mobile", "tablet", "web")
@@ -78,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--replay-events", type=int, default=20_000)
+    parser.add_argument("--foreign-rows", type=int, default=1_000_000,
+                        help="rows of the foreign CSV/Parquet log read with 4 context columns")
+    parser.add_argument("--partitioned-rows", type=int, default=20_000_000,
+                        help="rows of the partitioned log evaluated on Dask (0: skip)")
+    parser.add_argument("--partition-rows", type=int, default=500_000, help="rows per partition file")
     args = parser.parse_args(argv)
     n = args.events
     log, target, rhat = make_log(n, seed=0, with_context=False)
@@ -96,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_log(log, Path(tmp) / "log.parquet")
         print(line("read_log parquet (chunked, validated)", rate(lambda: read_log(path), n, 1), None), flush=True)
+    for text in foreign_read_lines(args.foreign_rows):
+        print(text, flush=True)
+    if args.partitioned_rows:
+        for text in dask_lines(args.partitioned_rows, args.partition_rows):
+            print(text, flush=True)
     small, _, _ = make_log(args.replay_events, seed=1, with_context=True)
     m = small.n_rounds
     for spec in ("vw:squarecb", "egreedy:0.1"):

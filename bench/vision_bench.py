@@ -1,6 +1,7 @@
 """Vision benchmark: our one-pass video analysis (shot boundaries + frame quality + faces) against
-PySceneDetect's ContentDetector on the same generated 720p video with known cuts, and the speed
-of each embedder.
+PySceneDetect's ContentDetector on the same generated 720p video with known cuts, the whole
+ingest of a video (crops and storing included) against ContentDetector alone at 640x360 and
+1280x720, and the speed of each embedder.
 
 Run:  python bench/vision_bench.py [--shots 30] [--repeats 3]
 Needs scikit-image (photos), and PySceneDetect installed without its OpenCV dependency:
@@ -64,6 +65,42 @@ def ours_cuts(path: Path) -> tuple[list[int], dict]:
     return [b.frame for b in scan.boundaries], {"sampled": scan.frames_sampled, "faces": faces}
 
 
+def whole_ingest(path: Path, folder: Path) -> list[int]:
+    """Everything a video upload runs: shots, frame scoring, faces, embeddings of the kept
+    candidates (the classic embedder), crops for every default placement, stored."""
+    from artwork.store import Store
+    from vision.ingest import ingest_video
+
+    store = Store.open(folder)
+    try:
+        store.add_title("t", "T")
+        report = ingest_video(store, "t", path, embedder=ClassicEmbedder())
+    finally:
+        store.close_all()
+    return [b.frame for b in report.boundaries]
+
+
+def ingest_against_pyscenedetect(pictures: list[np.ndarray], tmp: Path, cuts: int, seed: int,
+                                 repeats: int) -> None:
+    """Whole ingest vs ContentDetector alone, at 640x360 and 1280x720, with `cuts` known cuts."""
+    for size in ((640, 360), (1280, 720)):
+        video = write_video(tmp / f"ingest{size[1]}.mp4", random_shots(pictures, cuts + 1, seed=seed),
+                            size=size, seed=seed)
+        psd, ours = float("inf"), float("inf")
+        for r in range(repeats):
+            elapsed, psd_cuts = best_time(lambda: pyscenedetect_cuts(video.path), 1)
+            psd = min(psd, elapsed)
+            elapsed, our_cuts = best_time(lambda: whole_ingest(video.path, tmp / f"store{size[1]}-{r}"), 1)
+            ours = min(ours, elapsed)
+        name = f"{size[0]}x{size[1]}, {len(video.boundaries)} cuts, {video.frame_count} frames"
+        line(f"whole ingest vs ContentDetector alone ({name})",
+             f"{psd / ours:.2f}x ({ours:.2f} s vs {psd:.2f} s)", ">= 1.00x", psd / ours >= 1.0)
+        ours_f1 = score_boundaries(our_cuts, video.boundaries, TOLERANCE).f1
+        psd_f1 = score_boundaries(psd_cuts, video.boundaries, TOLERANCE).f1
+        line(f"whole ingest cut F1 ({name})", f"{ours_f1:.3f}", f">= {psd_f1:.3f} (PySceneDetect)",
+             ours_f1 >= psd_f1)
+
+
 def best_time(fn, repeats: int):
     best, result = float("inf"), None
     for _ in range(repeats):
@@ -86,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cuts", type=int, default=8, help="cuts in the whole-ingest videos")
     args = parser.parse_args(argv)
     try:
         import scenedetect  # noqa: F401
@@ -133,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                  for found in (ours_frames, results["detect"], results["psd"])]
         line("exact-frame F1 (ours stride 2 / ours every frame / PySceneDetect)",
              " / ".join(f"{f:.3f}" for f in exact), "reference", None)
+
+        ingest_against_pyscenedetect(pictures, Path(tmp), args.cuts, args.seed, args.repeats)
 
         images = [cv2.resize(p, (320, 180), interpolation=cv2.INTER_AREA) for p in pictures] * 6
         classic = ClassicEmbedder()

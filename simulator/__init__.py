@@ -11,7 +11,7 @@ from simulator.online import PolicyOutcome, SimulationResult, simulate
 from simulator.insights import Finding, InsightCell, Insights, creative_insights
 from simulator.replay import replay_log
 from simulator.reports import write_evaluation_report, write_simulation_report
-from simulator.reward_model import VWRewardModel
+from simulator.reward_model import RewardEstimates, RewardModel
 from simulator.specs import PolicySpec, parse_policy_spec, parse_policy_specs
 from simulator.synthetic import SyntheticLog, context_json, log_from_world, world_catalog
 from simulator.world import Impression, World, WorldConfig
@@ -21,7 +21,7 @@ __all__ = [
     "ExternalPolicyError", "Finding", "IPS", "InsightCell", "Insights", "Impression", "InvalidEstimatorError", "InvalidLogError", "LearningCurve",
     "LogFormatError", "LoggedFeedback", "MissingColumnError", "PolicyEvaluation", "PolicyOutcome", "PolicyRun",
     "PolicySpec", "Replay", "SelfNormalizedIPS", "SimulationError", "SimulationResult",
-    "SimulatorError", "SyntheticLog", "VWRewardModel", "World", "WorldConfig", "WorldError", "context_json",
+    "SimulatorError", "SyntheticLog", "RewardEstimates", "RewardModel", "World", "WorldConfig", "WorldError", "context_json",
     "creative_insights", "replay_log",
     "evaluate_policies", "external_pmf", "log_from_world", "make_estimator", "parse_policy_spec",
     "parse_policy_specs", "policy_pmf", "read_log", "replay_learning", "run_policy", "simulate", "world_catalog",

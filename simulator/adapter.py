@@ -38,13 +38,14 @@ def action_from_description(text: str) -> Action:
 
 
 def to_logged(decision: Decision, context: Context, timestamp: float,
-              action_keys: tuple[str, ...] = ()) -> LoggedDecision:
-    """The record to log for a decision a policy made in `context`."""
+              action_keys: tuple[str, ...] = (),
+              shadow: Mapping[str, tuple[float, ...]] | None = None) -> LoggedDecision:
+    """The record to log for a decision a policy made in `context` (with its shadows' pmfs)."""
     chosen = decision.chosen
     return LoggedDecision(
         decision.event_id, timestamp, context.user_id, context.title_id, context.to_dict(),
         decision.action_ids, decision.pmf, decision.action_ids[chosen], decision.pmf[chosen],
-        decision.policy, decision.model_version, action_keys,
+        decision.policy, decision.model_version, action_keys, shadow or {},
     )
 
 

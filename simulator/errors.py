@@ -35,3 +35,11 @@ class SimulationError(SimulatorError, ValueError):
 
 class WorldError(SimulatorError, ValueError):
     """World settings that cannot make a world."""
+
+
+class NoEvidenceError(SimulatorError):
+    """Nothing logged yet to evaluate a policy on (no decision carries its pmf)."""
+
+
+class ClusterError(SimulatorError, RuntimeError):
+    """A Dask scheduler that cannot be reached, or a cluster that does not start."""

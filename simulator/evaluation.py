@@ -105,12 +105,14 @@ def replay_learning(policy: Policy, log: LoggedFeedback, catalog: Mapping[str, A
     return PolicyRun(policy.name, out, learning=True, matched=matched, curve=curve)
 
 
-def external_pmf(path: str | Path, log: LoggedFeedback) -> np.ndarray:
+def external_pmf(path: str | Path, log: LoggedFeedback, *, part_of_log: bool = False) -> np.ndarray:
     """Per-row action probabilities from a file, aligned with the log's candidates.
 
     The file (CSV or Parquet) has one row per (event, artwork): `event_id` (or `row`, the log's
-    1-based row number), `action` (artwork id) and `probability`. Artworks a row leaves out get
-    probability 0; each event's probabilities must sum to 1.
+    1-based row number in its file, whatever order the log is read in), `action` (artwork id)
+    and `probability`. Artworks a row leaves out get probability 0; each event's probabilities
+    must sum to 1. With `part_of_log` the log is one partition of a larger one, and the
+    file's rows for events outside it are skipped.
     """
     path = Path(path)
     if not path.exists():
@@ -138,8 +140,15 @@ def external_pmf(path: str | Path, log: LoggedFeedback) -> np.ndarray:
         rows = np.fromiter((index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
     else:
         keys = table.column("row").to_pylist()
-        rows = np.asarray([(-1 if k is None else int(k) - 1) for k in keys], dtype=np.int64)
-        rows[(rows < 0) | (rows >= log.n_rounds)] = -1
+        numbers = np.arange(1, log.n_rounds + 1) if log.row_number is None else log.row_number
+        order = np.argsort(numbers, kind="stable")
+        wanted = np.asarray([(-1 if k is None else int(k)) for k in keys], dtype=np.int64)
+        at = np.minimum(np.searchsorted(numbers[order], wanted), max(log.n_rounds - 1, 0))
+        rows = np.where(numbers[order][at] == wanted, order[at], -1) if log.n_rounds else wanted * 0 - 1
+    if part_of_log:
+        keep = np.flatnonzero(rows >= 0)
+        rows, prob = rows[keep], prob[keep]
+        actions, keys = [actions[i] for i in keep], [keys[i] for i in keep]
     if (rows < 0).any():
         bad = int(np.flatnonzero(rows < 0)[0])
         raise ExternalPolicyError(f"{path.name}, row {bad + 1}: {key} {keys[bad]!r} is not in the log")

@@ -8,14 +8,19 @@ self-normalized IPS estimate of a policy that picks uniformly among that row's c
 Because the logging policy always explored, these are unbiased comparisons, not the raw take
 rates of whatever the bandit happened to show most.
 
-A cell is called only when both sides have at least `min_matches` logged choices and their
-confidence intervals do not overlap; otherwise it says "no clear difference" or "too little data".
+Each side's interval is Wilson's at its effective sample size, so it stays inside [0, 1]
+(simulator/intervals.py). A page of insights makes hundreds of comparisons, and at a 5% level
+each one alone would hand out chance "findings" by the dozen; so every comparison with at
+least `min_matches` logged choices on each side gets a p-value (the pooled two-proportion test
+on effective sample sizes), and the Benjamini-Hochberg procedure across all of them decides
+which are findings: the expected share of false findings among those reported stays at most
+`fdr`. Comparisons the log cannot tell apart (attributes that always came together on the same
+artworks) are one test, not several. A cell below `min_matches` says "too little data".
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 import numpy as np
 
@@ -23,7 +28,9 @@ from artwork.records import Artwork
 
 from simulator.errors import InvalidEstimatorError
 from simulator.estimators import Estimate, SelfNormalizedIPS
+from simulator.intervals import benjamini_hochberg, two_rate_p_value, wilson_estimate
 from simulator.logs import LoggedFeedback
+from simulator.segments import SEGMENT_DIMENSIONS, context_segments, segment_rows, slim_log
 
 __all__ = [
     "ATTRIBUTE_GROUPS",
@@ -41,8 +48,7 @@ DARK_BELOW = 0.35  # mean brightness 0..1
 BRIGHT_ABOVE = 0.6
 VIVID_FROM = 40.0  # Hasler & Suesstrunk colourfulness ("quite colourful" starts near 33-45)
 ATTRIBUTE_GROUPS = ("faces", "close-up", "brightness", "colour", "tags")
-SEGMENT_DIMENSIONS = ("device", "country", "affinity")
-EVERYONE = "everyone"
+DEFAULT_FDR = 0.05  # expected share of false findings among those reported
 VERDICTS = ("wins", "loses", "no clear difference", "too little data")
 # The other side of a two-valued attribute: compared against, never shown as a column of its own.
 _MIRRORS = frozenset({"no faces", "no close-up", "muted colour"})
@@ -77,26 +83,14 @@ def _group(attribute: str) -> int:
     return 3
 
 
-def context_segments(context: Mapping[str, Any]) -> tuple[str, ...]:
-    """The segments a logged context belongs to: everyone, its device, its country, its top genre affinity."""
-    features = context.get("features") or {}
-    out = [EVERYONE]
-    for key in ("device", "country"):
-        value = features.get(key)
-        if value not in (None, ""):
-            out.append(f"{key}: {value}")
-    affinity = context.get("genre_affinity") or {}
-    if affinity:
-        top = max(sorted(affinity), key=lambda g: affinity[g])
-        out.append(f"affinity: {top}")
-    else:
-        out.append("affinity: none yet")
-    return tuple(out)
-
-
 @dataclass(frozen=True)
 class InsightCell:
-    """One segment x attribute comparison: artwork with the attribute against artwork without it."""
+    """One segment x attribute comparison: artwork with the attribute against artwork without it.
+
+    Each side's interval is Wilson's at its effective sample size. `p_value` tests "no
+    difference"; `q_value` is its Benjamini-Hochberg adjusted value across every comparison
+    of the same Insights (nan when the cell has too little data to be tested).
+    """
 
     segment: str
     attribute: str
@@ -104,6 +98,9 @@ class InsightCell:
     with_attribute: Estimate
     without_attribute: Estimate
     min_matches: int
+    p_value: float = float("nan")
+    q_value: float = float("nan")
+    fdr: float = DEFAULT_FDR
 
     @property
     def lift(self) -> float:
@@ -116,16 +113,25 @@ class InsightCell:
         return min(self.with_attribute.n_matched or 0, self.without_attribute.n_matched or 0) >= self.min_matches
 
     @property
+    def tested(self) -> bool:
+        """Whether the cell is one of the comparisons the false-discovery control counts."""
+        return self.enough and bool(np.isfinite(self.p_value))
+
+    @property
     def verdict(self) -> str:
-        """wins / loses (intervals apart), no clear difference, or too little data."""
-        w, wo = self.with_attribute, self.without_attribute
-        if not self.enough or not (np.isfinite(w.value) and np.isfinite(wo.value)):
+        """wins / loses (a finding at the stated false-discovery rate), no clear difference, or too little data."""
+        if not self.tested or not (np.isfinite(self.with_attribute.value)
+                                   and np.isfinite(self.without_attribute.value)):
             return "too little data"
-        if w.ci_low > wo.ci_high:
-            return "wins"
-        if w.ci_high < wo.ci_low:
-            return "loses"
+        if self.q_value <= self.fdr and self.lift != 0:
+            return "wins" if self.lift > 0 else "loses"
         return "no clear difference"
+
+    @property
+    def comparison(self) -> tuple:
+        """What the comparison measured: cells with the same key are one test seen from two sides."""
+        values = tuple(sorted((round(self.with_attribute.value, 12), round(self.without_attribute.value, 12))))
+        return self.segment, self.n_rounds, values
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,8 @@ class Insights:
     segments: tuple[tuple[str, int], ...]  # (segment, logged rows), everyone first
     attributes: tuple[str, ...]
     cells: Mapping[tuple[str, str], InsightCell] = field(default_factory=dict)
+    fdr: float = DEFAULT_FDR
+    n_comparisons: int = 0  # distinct comparisons tested, the m of Benjamini-Hochberg
 
     def cell(self, segment: str, attribute: str) -> InsightCell | None:
         """The cell, or None where the segment never had both kinds of artwork to choose from."""
@@ -159,8 +167,7 @@ class Insights:
         """
         groups: dict[tuple, list[InsightCell]] = {}
         for c in self.findings():
-            values = tuple(sorted((round(c.with_attribute.value, 12), round(c.without_attribute.value, 12))))
-            groups.setdefault((c.segment, c.n_rounds, values), []).append(c)
+            groups.setdefault(c.comparison, []).append(c)
         out = []
         for cells in groups.values():
             winners = tuple(c.attribute for c in cells if c.verdict == "wins")
@@ -180,35 +187,6 @@ class Finding:
     cell: InsightCell  # a cell of the finding, in the winners' direction when there are winners
 
 
-def _segment_rows(log: LoggedFeedback, max_values: int) -> dict[str, np.ndarray]:
-    # Contexts repeat (device x country x affinity), so each distinct one is parsed once.
-    if log.context is None:
-        distinct, inverse = [(EVERYONE, "affinity: none yet")], np.zeros(log.n_rounds, dtype=np.int64)
-    else:
-        keys, first, inverse = np.unique(log.context.astype(str), return_index=True, return_inverse=True)
-        distinct = [context_segments(log.context_dict(int(r))) for r in first]
-    per_key = np.bincount(inverse.ravel(), minlength=len(distinct))
-    counts: Counter[str] = Counter()
-    for labels, n in zip(distinct, per_key):
-        for label in labels:
-            counts[label] += int(n)
-    keep: set[str] = {EVERYONE}
-    for dim in SEGMENT_DIMENSIONS:
-        # A value every row shares (one country only, nobody with history yet) just repeats "everyone".
-        values = sorted((s for s in counts if s.startswith(dim + ": ") and counts[s] < log.n_rounds),
-                        key=lambda s: (-counts[s], s))
-        keep.update(values[:max_values])
-    ordered = [EVERYONE] + sorted((s for s in keep if s != EVERYONE),
-                                  key=lambda s: (SEGMENT_DIMENSIONS.index(s.split(":")[0]), -counts[s], s))
-    return {s: np.isin(inverse.ravel(), [k for k, labels in enumerate(distinct) if s in labels]) for s in ordered}
-
-
-def _slim(log: LoggedFeedback) -> LoggedFeedback:
-    """Only what the estimator reads, so the many sub-logs below are cheap to cut."""
-    return LoggedFeedback(action=log.action, reward=log.reward, pscore=log.pscore, candidates=log.candidates,
-                          action_names=log.action_names, pmf=log.pmf, column_names=log.column_names)
-
-
 def _uniform_over(mask: np.ndarray) -> np.ndarray:
     return mask / mask.sum(axis=1, keepdims=True)
 
@@ -221,6 +199,7 @@ def creative_insights(
     min_matches: int = 30,
     confidence: float = 0.95,
     max_values: int = 8,
+    fdr: float = DEFAULT_FDR,
 ) -> Insights:
     """Off-policy comparisons of every visual attribute in every segment (see the module docstring).
 
@@ -231,16 +210,19 @@ def creative_insights(
         min_matches: logged choices each side needs before a cell is called.
         confidence: level of the intervals.
         max_values: most frequent values kept per segment dimension (device, country, affinity).
+        fdr: the false-discovery rate the findings are held to (Benjamini-Hochberg), e.g. 0.05.
     """
     if min_matches < 1 or max_values < 1:
         raise InvalidEstimatorError(f"min_matches ({min_matches}) and max_values ({max_values}) must be >= 1")
+    if not 0.0 < fdr < 1.0:
+        raise InvalidEstimatorError(f"fdr {fdr!r} must be in (0, 1), e.g. 0.05")
     if title_id is not None:
         if log.title_id is None:
             raise InvalidEstimatorError("the log has no title column, so it cannot be split by title")
         log = log.take(log.title_id == title_id)
     estimator = SelfNormalizedIPS(confidence=confidence, min_matches=min_matches)
     if log.n_rounds == 0:
-        return Insights(title_id, 0, float("nan"), confidence, min_matches, (), ())
+        return Insights(title_id, 0, float("nan"), confidence, min_matches, (), (), fdr=fdr)
     names = log.action_names
     per_action = [artwork_attributes(artworks[n]) if n in artworks else () for n in names]
     attributes = tuple(sorted({a for attrs in per_action for a in attrs} - _MIRRORS, key=lambda a: (_group(a), a)))
@@ -258,8 +240,8 @@ def creative_insights(
     valid = log.candidates >= 0
     slots = np.where(valid, log.candidates, len(names))
     cand_has, cand_known = has[slots], known[slots]  # (rounds, max_candidates, attributes / groups)
-    segments = _segment_rows(log, max_values)
-    slim = _slim(log)
+    segments = segment_rows(log, max_values)
+    slim = slim_log(log)
     cells: dict[tuple[str, str], InsightCell] = {}
     for segment, rows in segments.items():
         for j, attribute in enumerate(attributes):
@@ -269,13 +251,26 @@ def creative_insights(
             if not choice.any():
                 continue
             part = slim.take(choice)
-            cells[(segment, attribute)] = InsightCell(
-                segment, attribute, part.n_rounds,
-                estimator.estimate(part, _uniform_over(with_mask[choice])),
-                estimator.estimate(part, _uniform_over(without_mask[choice])),
-                min_matches,
-            )
+            with_ = wilson_estimate(estimator.estimate(part, _uniform_over(with_mask[choice])))
+            without = wilson_estimate(estimator.estimate(part, _uniform_over(without_mask[choice])))
+            cell = InsightCell(segment, attribute, part.n_rounds, with_, without, min_matches, fdr=fdr)
+            if cell.enough:
+                cell = replace(cell, p_value=two_rate_p_value(with_.value, with_.ess, without.value, without.ess))
+            cells[(segment, attribute)] = cell
+    cells, n_comparisons = _control_fdr(cells)
     return Insights(
         title_id, log.n_rounds, float(log.reward.mean()), confidence, min_matches,
-        tuple((s, int(m.sum())) for s, m in segments.items()), attributes, cells,
+        tuple((s, int(m.sum())) for s, m in segments.items()), attributes, cells, fdr, n_comparisons,
     )
+
+
+def _control_fdr(cells: dict[tuple[str, str], InsightCell]) -> tuple[dict[tuple[str, str], InsightCell], int]:
+    """Cells with their Benjamini-Hochberg q-values, each distinct comparison counted once; and how many there were."""
+    tests: dict[tuple, float] = {}
+    for c in cells.values():
+        if c.tested:
+            tests.setdefault(c.comparison, c.p_value)
+    keys = list(tests)
+    q = dict(zip(keys, benjamini_hochberg([tests[k] for k in keys])))
+    out = {key: replace(c, q_value=float(q[c.comparison])) if c.tested else c for key, c in cells.items()}
+    return out, len(keys)

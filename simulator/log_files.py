@@ -5,7 +5,6 @@ Rows are numbered from 1 (the first data row after the header) in every error me
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -19,12 +18,15 @@ import pyarrow.parquet as pq
 from artwork.export import CSV, log_schema
 
 from simulator.errors import InvalidLogError, LogFormatError, MissingColumnError
+from simulator.log_contexts import context_from_columns, context_json
+from simulator.log_sources import LogPart, log_parts, printable
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback, _bad, _first
 
 __all__ = ["read_batches", "read_log", "write_log"]
 
 DEFAULT_CHUNK_ROWS = 65_536
 _CSV_BLOCK_BYTES = 8 << 20
+_SNIFF_BYTES = 64 << 10
 
 
 # ---------------------------------------------------------------- reading
@@ -46,7 +48,13 @@ def _detect_format(path: Path, format: str | None) -> str:
 def _batches(path: Path, fmt: str, columns: Sequence[str], chunk_rows: int,
              string_columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
     if fmt == "parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
+        # Ids repeat across rows: read as dictionaries, they are decoded once per distinct value.
+        schema = pq.ParquetFile(path).schema_arrow
+        texts = [c if not pa.types.is_list(schema.field(c).type) else f"{c}.list.element"
+                 for c in string_columns if c in columns and c in schema.names
+                 and _is_text(schema.field(c).type)]
+        yield from pq.ParquetFile(path, read_dictionary=texts).iter_batches(batch_size=chunk_rows,
+                                                                          columns=list(columns))
         return
     convert = pacsv.ConvertOptions(
         include_columns=list(columns),
@@ -62,18 +70,35 @@ def _schema_names(path: Path, fmt: str) -> list[str]:
     try:
         if fmt == "parquet":
             return list(pq.ParquetFile(path).schema_arrow.names)
+        _check_text(path)
         return list(pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES)).schema.names)
     except FileNotFoundError:
         raise LogFormatError(f"{path}: no such file") from None
     except (pa.ArrowInvalid, OSError) as exc:
-        raise LogFormatError(f"{path.name}: cannot be read as {fmt.upper()} ({exc})") from None
+        raise LogFormatError(f"{path.name}: cannot be read as {fmt.upper()} ({printable(exc)})") from None
+
+
+def _check_text(path: Path) -> None:
+    """Refuse a binary file named as CSV before its bytes reach an error message."""
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            raise LogFormatError(f"{path.name}: is not CSV text (byte {exc.start + 1} is not UTF-8; "
+                                 "a binary file?)") from None
+    if b"\0" in head:
+        raise LogFormatError(f"{path.name}: is not CSV text (it holds NUL bytes; a binary file?)")
 
 
 class _Vocabulary:
-    """Artwork id -> dense index, grown chunk by chunk."""
+    """Artwork id -> dense index, grown chunk by chunk (and the contexts already written)."""
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
+        # context column values -> their JSON text, for contexts met again in later chunks
+        self.contexts: dict[tuple, str] = {}
 
     def encode(self, values: pa.Array | np.ndarray) -> np.ndarray:
         """Dense ids of `values` (Arrow strings or a numpy array), adding unseen ids."""
@@ -81,7 +106,7 @@ class _Vocabulary:
             values = pa.array(np.asarray(values, dtype=object).tolist(), pa.string())
         if len(values) == 0:
             return np.zeros(0, dtype=np.int64)
-        encoded = pc.dictionary_encode(values.cast(pa.string()))
+        encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values.cast(pa.string()))
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
         uniq = encoded.dictionary.to_pylist()
@@ -149,6 +174,8 @@ def _pad(values: np.ndarray, offsets: np.ndarray, fill: float, dtype: type) -> n
     lengths = np.diff(offsets)
     n = lengths.shape[0]
     width = int(lengths.max()) if n else 0
+    if n and int(lengths.min()) == width:  # every row as long: a reshape
+        return np.asarray(values, dtype=dtype).reshape(n, width)
     out = np.full((n, width), fill, dtype=dtype)
     rows = np.repeat(np.arange(n), lengths)
     cols = np.arange(values.shape[0]) - np.repeat(offsets[:-1], lengths)
@@ -178,32 +205,19 @@ def _numbers(column: pa.Array, name: str, first_row: int) -> np.ndarray:
         raise
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_list(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _strings(column: pa.Array) -> np.ndarray:
+    if pa.types.is_dictionary(column.type) and not column.null_count:
+        words = np.asarray(column.dictionary.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+        return words[column.indices.to_numpy(zero_copy_only=False)]
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = column.cast(pa.string())
     return np.asarray(column.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _context_from_columns(batch: pa.RecordBatch, columns: Sequence[str]) -> np.ndarray:
-    lists = [batch.column(c).to_pylist() for c in columns]
-    out = np.empty(batch.num_rows, dtype=object)
-    for i, values in enumerate(zip(*lists)):
-        features = {c: v for c, v in zip(columns, values)
-                    if v is not None and not (isinstance(v, float) and math.isnan(v))}
-        out[i] = json.dumps({"features": features}, sort_keys=True, default=str)
-    return out
-
-
-def _context_json(column: pa.Array, name: str, first_row: int) -> np.ndarray:
-    """The context column as JSON object strings; parsed (and fully checked) when a row is used."""
-    if pa.types.is_struct(column.type):  # a Parquet struct column
-        return np.asarray([json.dumps(v, sort_keys=True) for v in column.to_pylist()], dtype=object)
-    texts = pc.utf8_trim_whitespace(column.cast(pa.string()).fill_null("{}"))
-    bad = np.asarray(pc.invert(pc.starts_with(texts, "{")))
-    if bad.any():
-        row = _first(bad)
-        raise _bad(name, row + first_row, f"{texts[row].as_py()[:60]!r} is not a JSON object")
-    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass
@@ -224,31 +238,57 @@ def read_log(
     format: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     sort_by_time: bool = True,
+    first_row: int = 1,
+    log_actions: Sequence[str] = (),
 ) -> LoggedFeedback:
-    """Read a logged-feedback CSV or Parquet file in chunks and validate it.
+    """Read a logged-feedback CSV or Parquet log in chunks and validate it.
 
     Args:
-        path: the log file.
+        path: the log: a file, a directory of (Hive-style partitioned) files, or a glob.
         mapping: which column holds what; None reads the store's export as written.
-        format: "csv" or "parquet"; None infers it from the suffix.
+        format: "csv" or "parquet"; None infers it from each file's suffix.
         chunk_rows: rows per Parquet batch (CSV is streamed in blocks of a few MiB).
         sort_by_time: order rows by the time column (stable) when one is mapped.
+        first_row: the number of the first row (a partition's offset in a larger log).
+        log_actions: for a partition of a larger log, the artworks the larger log chose: with no
+            candidates column every row offers them, and they count as shown by the logging policy.
     Returns:
-        the validated LoggedFeedback.
+        the validated LoggedFeedback; `row_number` keeps each row's number in the files.
     Raises:
         MissingColumnError: a mapped column is not in the file.
-        InvalidLogError: a value that cannot be evaluated; the message names column and row.
+        InvalidLogError: no rows, or a value that cannot be evaluated; the message names column and row.
         LogFormatError: the file cannot be read in that format.
     """
-    path = Path(path)
+    parts = log_parts(path, format)
     mapping = EXPORT_MAPPING if mapping is None else mapping
-    fmt = _detect_format(path, format)
-    plan = _Plan.of(mapping, _schema_names(path, fmt), path.name)
-    try:
-        return plan.read(_batches(path, fmt, plan.columns, chunk_rows, plan.string_columns),
-                         sort_by_time)
-    except pa.ArrowInvalid as exc:
-        raise LogFormatError(f"{path.name}: cannot be read as {fmt.upper()} ({exc})") from None
+    available = _schema_names(parts[0].path, parts[0].format) + [k for k, _ in parts[0].partition]
+    source = Path(path).name or str(path)
+    plan = _Plan.of(mapping, available, source if len(parts) == 1 else str(path))
+    log = plan.read(_part_batches(parts, plan, chunk_rows), sort_by_time, first_row, log_actions)
+    if log.n_rounds == 0:
+        raise InvalidLogError(f"{source}: has no rows (a header and nothing else?); nothing to evaluate")
+    return log
+
+
+def _part_batches(parts: Sequence[LogPart], plan: "_Plan", chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Every part's record batches, with its partition values as columns."""
+    for part in parts:
+        values = dict(part.partition)
+        names = _schema_names(part.path, part.format) if len(parts) > 1 else None
+        in_file = [c for c in plan.columns if c not in values]
+        if names is not None:
+            missing = [c for c in in_file if c not in names]
+            if missing:
+                raise MissingColumnError(f"column {missing[0]!r} not found in {part.path.name} "
+                                         f"(columns: {', '.join(names)})", role=plan.role_of(missing[0]))
+        try:
+            for batch in _batches(part.path, part.format, in_file, chunk_rows, plan.string_columns):
+                for key in (c for c in plan.columns if c in values):
+                    batch = batch.append_column(key, pa.array([values[key]] * batch.num_rows, pa.string()))
+                yield batch
+        except pa.ArrowInvalid as exc:
+            raise LogFormatError(f"{part.path.name}: cannot be read as {part.format.upper()} "
+                                 f"({printable(exc)})") from None
 
 
 def read_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
@@ -295,14 +335,21 @@ class _Plan:
         names.setdefault("pscore", mapping.pmf or "probability")
         return cls(mapping, wanted, context_cols, columns, string_cols, names)
 
-    def read(self, batches: Iterable[pa.RecordBatch], sort_by_time: bool) -> LoggedFeedback:
+    def role_of(self, column: str) -> str:
+        """What a column was mapped to hold."""
+        return next((k for k, c in self.wanted.items() if c == column), "context")
+
+    def read(self, batches: Iterable[pa.RecordBatch], sort_by_time: bool, first_row: int = 1,
+             log_actions: Sequence[str] = ()) -> LoggedFeedback:
         vocab = _Vocabulary()
+        if log_actions and not self.mapping.candidates:
+            vocab.encode(np.asarray(list(log_actions), dtype=object))
         chunks: list[_Chunk] = []
-        row0 = 1
+        row0 = first_row
         for batch in batches:
             chunks.append(_read_chunk(batch, self.wanted, self.context_columns, vocab, row0))
             row0 += batch.num_rows
-        return _assemble(chunks, vocab, self.mapping, self.names, sort_by_time)
+        return _assemble(chunks, vocab, self.mapping, self.names, sort_by_time, first_row, log_actions)
 
 
 def _read_chunk(batch: pa.RecordBatch, wanted: Mapping[str, str], context_cols: Sequence[str],
@@ -337,14 +384,15 @@ def _read_chunk(batch: pa.RecordBatch, wanted: Mapping[str, str], context_cols: 
         if key in wanted:
             extras[key] = _strings(col(wanted[key]))
     if "context" in wanted:
-        extras["context"] = _context_json(col(wanted["context"]), wanted["context"], row0)
+        extras["context"] = context_json(col(wanted["context"]), wanted["context"], row0)
     elif context_cols:
-        extras["context"] = _context_from_columns(batch, context_cols)
+        extras["context"] = context_from_columns(batch, context_cols, vocab.contexts)
     return _Chunk(action_id, reward, pscore, cand_values, cand_offsets, pmf_values, extras)
 
 
 def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
-              names: Mapping[str, str], sort_by_time: bool) -> LoggedFeedback:
+              names: Mapping[str, str], sort_by_time: bool, first_row: int = 1,
+              log_actions: Sequence[str] = ()) -> LoggedFeedback:
     action_names = vocab.names
     action_id = np.concatenate([c.action_id for c in chunks]) if chunks else np.zeros(0, np.int64)
     n = action_id.shape[0]
@@ -364,9 +412,9 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
     if not found.all():
         row = _first(~found)
         cands = [action_names[i] for i in candidates[row] if i >= 0]
-        raise _bad(names["action"], row + 1,
+        raise _bad(names["action"], row + first_row,
                    f"action {action_names[action_id[row]]!r} is not among the candidates {cands}")
-    action = hit.argmax(axis=1)
+    action = hit.argmax(axis=1) if n else np.zeros(0, np.int64)
     if chunks and chunks[0].pscore is not None:
         pscore = np.concatenate([c.pscore for c in chunks])
     elif pmf is not None:
@@ -377,7 +425,8 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
     log = LoggedFeedback(
         action=action, reward=np.concatenate([c.reward for c in chunks]) if chunks else np.zeros(0),
         pscore=pscore, candidates=candidates, action_names=action_names, pmf=pmf,
-        column_names=names, **extras,
+        row_number=np.arange(first_row, first_row + n), chosen_elsewhere=frozenset(log_actions),
+        column_names=names, first_row=first_row, **extras,
     )
     if sort_by_time and log.timestamp is not None and n > 1 and (np.diff(log.timestamp) < 0).any():
         log = log.take(np.argsort(log.timestamp, kind="stable"))

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from artwork.records import PMF_TOLERANCE
 from bandit.errors import BanditError
@@ -21,6 +23,8 @@ from simulator.errors import InvalidLogError, MissingColumnError
 __all__ = ["EXPORT_MAPPING", "BanditRows", "ColumnMapping", "LoggedFeedback"]
 
 PSCORE_TOLERANCE = 1e-9
+# The context feature that carries a row's slot on the page, when the log has a position column.
+POSITION_FEATURE = "position"
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,12 @@ class LoggedFeedback:
     `candidates[i, k]` is an index into `action_names` (-1 pads shorter rows);
     `pmf[i, k]` is the logging policy's probability of candidate k (0 on pads) when logged;
     `pscore[i]` is the probability of the logged action; `context[i]` is a JSON object string
-    `{"features": {...}, "genre_affinity": {...}, "title_genres": [...]}`.
+    `{"features": {...}, "genre_affinity": {...}, "title_genres": [...]}`; `position[i]`, when
+    logged, is the row's slot on the page, which policies see as the context feature
+    `position` (so a policy, and its estimate, can differ by slot); `row_number[i]` is the
+    row's number in the file it was read from (1-based), whatever order the rows are in now;
+    `chosen_elsewhere`, for a partition of a larger log, the artworks the larger log chose
+    (which the logging policy showed, so a policy choosing them is supported there).
     """
 
     action: np.ndarray
@@ -108,6 +117,8 @@ class LoggedFeedback:
     event_id: np.ndarray | None = None
     user_id: np.ndarray | None = None
     title_id: np.ndarray | None = None
+    row_number: np.ndarray | None = None
+    chosen_elsewhere: frozenset[str] = frozenset()
     column_names: Mapping[str, str] = field(default_factory=dict, repr=False)
     first_row: int = field(default=1, repr=False)
 
@@ -118,13 +129,15 @@ class LoggedFeedback:
         set_("pscore", np.asarray(self.pscore, dtype=np.float64))
         set_("candidates", np.asarray(self.candidates, dtype=np.int64))
         set_("action_names", tuple(self.action_names))
+        set_("chosen_elsewhere", frozenset(self.chosen_elsewhere))
         if self.pmf is not None:
             set_("pmf", np.asarray(self.pmf, dtype=np.float64))
         for name in ("timestamp",):
             if getattr(self, name) is not None:
                 set_(name, np.asarray(getattr(self, name), dtype=np.float64))
-        if self.position is not None:
-            set_("position", np.asarray(self.position, dtype=np.int64))
+        for name in ("position", "row_number"):
+            if getattr(self, name) is not None:
+                set_(name, np.asarray(getattr(self, name), dtype=np.int64))
         for name in ("context", "event_id", "user_id", "title_id"):
             if getattr(self, name) is not None:
                 set_(name, np.asarray(getattr(self, name), dtype=object))
@@ -173,8 +186,11 @@ class LoggedFeedback:
         """The bandit Context of one row, rebuilt from the logged context object."""
         user_id = "" if self.user_id is None else str(self.user_id[row])
         title_id = "" if self.title_id is None else str(self.title_id[row])
+        logged = self.context_dict(row)
+        if self.position is not None:
+            logged = {**logged, "features": {**logged.get("features", {}), POSITION_FEATURE: int(self.position[row])}}
         try:
-            return context_from_logged(self.context_dict(row), user_id, title_id)
+            return context_from_logged(logged, user_id, title_id)
         except (BanditError, TypeError, ValueError, AttributeError) as exc:
             raise _bad(self.column_names["context"], row + self.first_row,
                        f"context must hold 'features' and 'genre_affinity' objects and a 'title_genres' "
@@ -194,7 +210,8 @@ class LoggedFeedback:
             candidates=np.ascontiguousarray(self.candidates[rows]), action_names=self.action_names,
             pmf=pick(self.pmf), context=pick(self.context), timestamp=pick(self.timestamp),
             position=pick(self.position), event_id=pick(self.event_id), user_id=pick(self.user_id),
-            title_id=pick(self.title_id), column_names=self.column_names,
+            title_id=pick(self.title_id), row_number=pick(self.row_number),
+            chosen_elsewhere=self.chosen_elsewhere, column_names=self.column_names,
         )
 
 
@@ -210,17 +227,31 @@ class BanditRows:
     def key(self, row: int) -> tuple:
         """What a policy's pmf on this row depends on: context, user, title and candidates."""
         log = self.log
-        return (None if log.context is None else log.context[row],
+        context = None if log.context is None else log.context[row]
+        if log.position is not None:  # the slot is part of the context a policy sees
+            context = (context, int(log.position[row]))
+        return (context,
                 None if log.user_id is None else log.user_id[row],
                 None if log.title_id is None else log.title_id[row],
                 log.candidates[row].tobytes())
 
     def distinct(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows to compute, for every row the first row with the same key): compute once, copy with `out[first]`."""
-        seen: dict[tuple, int] = {}
-        first = np.fromiter((seen.setdefault(self.key(r), r) for r in range(self.log.n_rounds)),
-                            dtype=np.int64, count=self.log.n_rounds)
-        return np.fromiter(seen.values(), dtype=np.int64, count=len(seen)), first
+        log = self.log
+        if log.n_rounds == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        # Hash-encoded column by column (Arrow), the codes numbered in order of first appearance.
+        cands = np.ascontiguousarray(log.candidates)
+        width = cands.shape[1] * cands.itemsize
+        code = first_seen_codes(pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), log.n_rounds, [None, pa.py_buffer(cands.tobytes())]))
+        parts = [log.context, log.user_id, log.title_id, log.position]
+        for values in (v for v in parts if v is not None):
+            other = first_seen_codes(pa.array(values.tolist() if values.dtype == object else values))
+            code = first_seen_codes(pa.array(code * (int(other.max()) + 1) + other))
+        running = np.maximum.accumulate(code)
+        rows = np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
+        return rows, rows[code]
 
     def context(self, row: int) -> Context:
         """The bandit Context of `row`."""
@@ -239,6 +270,12 @@ class BanditRows:
         return acts
 
 
+def first_seen_codes(values: pa.Array) -> np.ndarray:
+    """Dense codes of `values`: 0 for the first distinct value met, 1 for the next, ..."""
+    encoded = pc.dictionary_encode(values)
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -254,13 +291,16 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
                      ("position", log.position), ("context", log.context), ("pmf", log.pmf)):
         if arr is not None and arr.shape[0] != n:
             raise InvalidLogError(f"column {names[key]!r}: {arr.shape[0]} rows, but the log has {n} actions")
-    for key, arr in (("event_id", log.event_id), ("user_id", log.user_id), ("title_id", log.title_id)):
+    for key, arr in (("event_id", log.event_id), ("user_id", log.user_id), ("title_id", log.title_id),
+                     ("row_number", log.row_number)):
         if arr is not None and arr.shape[0] != n:
             raise InvalidLogError(f"column {names.get(key, key)!r}: {arr.shape[0]} rows, but the log has {n} actions")
     if n == 0:
         return
     width = log.candidates.shape[1]
     cands = log.candidates
+    if cands.strides[0] == 0:  # one candidate list broadcast to every row ("all actions seen"): check it once
+        cands = cands[:1]
     if width == 0 or (cands[:, 0] < 0).any():
         row = 0 if width == 0 else _first(cands[:, 0] < 0)
         raise _bad(names["candidates"], row + first_row, "no candidates; every decision needs at least one")
@@ -279,7 +319,7 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
             names_row = [log.action_names[i] for i in cands[row] if i >= 0]
             twice = next(a for a in names_row if names_row.count(a) > 1)
             raise _bad(names["candidates"], row + first_row, f"artwork {twice!r} is listed twice")
-    n_cand = valid.sum(axis=1)
+    n_cand = np.broadcast_to(valid.sum(axis=1), (n,))
     bad_action = (log.action < 0) | (log.action >= n_cand)
     if bad_action.any():
         row = _first(bad_action)
@@ -297,8 +337,10 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
                    "every logged action a positive probability")
     if log.pmf is not None:
         pmf = log.pmf
-        if pmf.shape != cands.shape:
-            raise InvalidLogError(f"column {names['pmf']!r}: shape {pmf.shape} differs from the candidates' {cands.shape}")
+        valid = np.broadcast_to(valid, log.candidates.shape)
+        if pmf.shape != log.candidates.shape:
+            raise InvalidLogError(f"column {names['pmf']!r}: shape {pmf.shape} differs from the candidates' "
+                                  f"{log.candidates.shape}")
         bad_entry = (~np.isfinite(pmf) | (pmf < 0) | (pmf > 1) | (~valid & (pmf != 0))).any(axis=1)
         if bad_entry.any():
             row = _first(bad_entry)

@@ -8,10 +8,9 @@ from bandit.types import Action
 from simulator.estimators import Estimator
 from simulator.evaluation import PolicyEvaluation, evaluate_policies
 from simulator.logs import LoggedFeedback
-from simulator.reward_model import VWRewardModel
+from simulator.model_based import DirectMethod
+from simulator.reward_model import RewardModel
 from simulator.specs import PolicySpec
-
-MODEL_BASED = ("dm", "dr")
 
 
 def replay_log(
@@ -24,15 +23,18 @@ def replay_log(
     progress: bool = False,
     on_stage: Callable[[str, float], None] | None = None,
 ) -> list[PolicyEvaluation]:
-    """Evaluate every policy on the log; fits the VW reward model first when DM or DR is asked.
+    """Evaluate every policy on the log; fits the reward model first when a model-based estimator is asked.
 
     `on_stage(stage, fraction_done)` is called as the work advances.
     """
     stage = on_stage or (lambda _stage, _done: None)
     rewards = None
-    if any(e.name in MODEL_BASED for e in estimators):
-        stage("fitting the reward model (for dm and dr)", 0.1)
-        rewards = VWRewardModel(seed=seed).fit_predict(log, catalog, progress=progress)
+    needs_model = [e for e in estimators if e.needs_rewards]
+    if needs_model:
+        # The direct method's interval needs the model refitted on bootstrap resamples.
+        refits = max((e.n_bootstrap for e in needs_model if isinstance(e, DirectMethod)), default=0)
+        stage(f"fitting the reward model ({', '.join(e.name for e in needs_model)})", 0.1)
+        rewards = RewardModel(seed=seed).fit(log, catalog, bootstrap=refits, progress=progress)
     evaluations: list[PolicyEvaluation] = []
     for i, spec in enumerate(specs):
         stage(f"evaluating {spec.name} ({i + 1} of {len(specs)})", 0.2 + 0.75 * i / len(specs))

@@ -1,4 +1,19 @@
-"""The reward model behind the direct method and doubly robust: Vowpal Wabbit regression fitted on the log."""
+"""The reward model behind the direct method and doubly robust: Vowpal Wabbit, cross-fitted and calibrated.
+
+For every logged row it predicts the reward of each candidate, q(x, a):
+
+- **cross-fitted**: the rows are split into folds, and a row's candidates are predicted by a
+  model fitted on the other folds only, so a model never grades its own homework;
+- **the right link**: a logistic model when rewards are 0/1 (predicted probabilities, never
+  clamped to the labels seen), squared loss otherwise (kept inside the reward range);
+- **able to use the context when artworks have no features** (a foreign log): the user's
+  context is crossed with the artwork's features and with the artwork's id (`ua`, `ui`), so
+  each action gets a model of its own;
+- **calibrated in the large**: one shift of every prediction (on the log-odds for 0/1
+  rewards) makes the mean prediction of the logged actions equal their mean reward;
+- optionally **refitted on bootstrap resamples** of the rows, which the direct method's
+  interval needs (a model fixed once gives intervals that are far too narrow).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,32 +22,43 @@ from typing import Mapping
 import numpy as np
 import vowpalwabbit
 from tqdm import tqdm
+from vowpalwabbit.pyvw import pylibvw
 
-from bandit.features import FeatureSpace
+from bandit.features import FeatureSpace, with_label
 from bandit.types import Action
 
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import BanditRows, LoggedFeedback
 
-__all__ = ["VWRewardModel"]
+__all__ = ["RewardEstimates", "RewardModel"]
+
+
+@dataclass(frozen=True, eq=False)
+class RewardEstimates:
+    """Predicted rewards of every candidate of every logged row, shape (n_rounds, max_candidates).
+
+    `replicates` holds, per bootstrap refit, the resampled rows and the refitted model's
+    predictions for every row.
+    """
+
+    predicted: np.ndarray
+    replicates: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)
-class VWRewardModel:
-    """Squared-loss regression of the reward on context × artwork features with Vowpal Wabbit.
+class RewardModel:
+    """Vowpal Wabbit regression of the reward on context x artwork features and ids, cross-fitted."""
 
-    One example per logged (context, chosen artwork, reward), written with the bandit's own
-    FeatureSpace so the model sees what the policies see; predictions are clipped to the
-    logged reward range.
-    """
-
-    passes: int = 2
-    learning_rate: float = 0.5
+    folds: int = 2
+    passes: int = 4
+    learning_rate: float = 1.0
     bits: int = 20
-    features: FeatureSpace = field(default_factory=FeatureSpace)
+    features: FeatureSpace = field(default_factory=lambda: FeatureSpace(interactions=("ua", "ui")))
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise InvalidEstimatorError(f"reward model: folds {self.folds!r} must be at least 2 (cross-fitting)")
         if self.passes < 1:
             raise InvalidEstimatorError(f"reward model: passes {self.passes!r} must be at least 1")
         if not self.learning_rate > 0:
@@ -40,49 +66,123 @@ class VWRewardModel:
         if not 1 <= self.bits <= 30:
             raise InvalidEstimatorError(f"reward model: bits {self.bits!r} must be between 1 and 30")
 
-    def _workspace(self) -> vowpalwabbit.Workspace:
-        args = ["--quiet", "-l", str(self.learning_rate), "-b", str(self.bits),
-                "--random_seed", str(self.seed)] + self.features.vw_args()
-        return vowpalwabbit.Workspace(arg_list=args)
+    def fit(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None, *,
+            bootstrap: int = 0, progress: bool = False) -> RewardEstimates:
+        """Cross-fitted, calibrated predictions for every candidate, and `bootstrap` refits."""
+        if bootstrap < 0:
+            raise InvalidEstimatorError(f"reward model: bootstrap {bootstrap!r} must be >= 0")
+        examples = _Examples(log, catalog, self.features)
+        binary = bool(np.isin(log.reward, (0.0, 1.0)).all())
+        rng = np.random.default_rng(self.seed)
+        fold = rng.permutation(log.n_rounds) % self.folds
+        scores = np.zeros(log.candidates.shape)
+        for k in tqdm(range(self.folds), desc="reward model folds", disable=not progress, leave=False):
+            model = self._train(examples, np.flatnonzero(fold != k), binary, rng)
+            rows = np.flatnonzero(fold == k)
+            scores[rows] = self._predict(model, examples, rows)
+            model.finish()
+        shift = _calibration(scores[np.arange(log.n_rounds), log.action], log.reward, binary)
+        predicted = self._rewards(scores, shift, log, binary)
+        replicates = []
+        for _ in tqdm(range(bootstrap), desc="reward model refits", disable=not progress, leave=False):
+            rows = rng.integers(0, log.n_rounds, log.n_rounds)
+            model = self._train(examples, rows, binary, rng)
+            refit = self._predict(model, examples, np.arange(log.n_rounds))
+            model.finish()
+            refit_shift = _calibration(refit[rows, log.action[rows]], log.reward[rows], binary)
+            replicates.append((rows, self._rewards(refit, refit_shift, log, binary)))
+        return RewardEstimates(predicted, tuple(replicates))
 
-    def fit_predict(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None,
-                    *, progress: bool = False) -> np.ndarray:
-        """Fit on the logged (context, action, reward) and predict every candidate's reward, shape (n_rounds, max_candidates)."""
-        rows_ = BanditRows(log, catalog)
-        space = self.features
-        shared: dict[tuple, str] = {}
-        action_lines: dict[str, str] = {}
+    def _train(self, examples: "_Examples", rows: np.ndarray, binary: bool,
+               rng: np.random.Generator) -> vowpalwabbit.Workspace:
+        # Learned as the chosen candidate's cost at probability 1: a regression on what was
+        # shown, without importance weights (the model conditions on the artwork).
+        loss = ["--loss_function", "logistic"] if binary else []
+        ws = vowpalwabbit.Workspace(arg_list=[
+            "--cb_adf", "--cb_type", "mtr", "--quiet", *loss, "-l", str(self.learning_rate),
+            "-b", str(self.bits), "--random_seed", str(self.seed), *self.features.vw_args()])
+        log = examples.log
+        for p in range(self.passes):
+            order = rows if p == 0 else rng.permutation(rows)
+            for row in order:
+                row = int(row)
+                reward = float(log.reward[row])
+                # logistic: cost -1 for a reward of 1, +1 for 0; squared: cost = -reward
+                label = (1.0 if reward > 0 else -1.0) if binary else reward
+                lines = with_label(examples.lines(row), int(log.action[row]), label, 1.0)
+                parsed = ws._parse("\n".join(lines))
+                try:
+                    pylibvw.vw.learn_multi(ws, parsed)
+                finally:
+                    pylibvw.vw._finish_example_multi_ex(ws, parsed)
+        return ws
 
-        def lines(row: int) -> tuple[str, list[str]]:
-            key = rows_.key(row)[:3]
-            ctx = shared.get(key)
-            if ctx is None:
-                ctx = shared[key] = space.shared_line(rows_.context(row))[len("shared "):]
-            acts = []
-            for action in rows_.actions(row):
-                line = action_lines.get(action.id)
-                if line is None:
-                    line = action_lines[action.id] = space.action_line(action)
-                acts.append(line)
-            return ctx, acts
-
-        ws = self._workspace()
-        try:
-            order = np.random.default_rng(self.seed)
-            for p in range(self.passes):
-                rows = np.arange(log.n_rounds) if p == 0 else order.permutation(log.n_rounds)
-                for row in tqdm(rows, desc=f"reward model pass {p + 1}", disable=not progress, unit="ev"):
-                    row = int(row)
-                    ctx, acts = lines(row)
-                    ws.learn(f"{float(log.reward[row]):.9g} {ctx} {acts[log.action[row]]}")
-            out = np.zeros(log.candidates.shape)
-            distinct, first = rows_.distinct()
-            for row in tqdm(distinct, desc="reward model predict", disable=not progress, unit="ctx"):
-                ctx, acts = lines(int(row))
-                out[row, : len(acts)] = [ws.predict(f"{ctx} {a}") for a in acts]
-            out = out[first]
-        finally:
-            ws.finish()
-        np.clip(out, log.reward.min(), log.reward.max(), out=out)
-        out[log.candidates < 0] = 0.0
+    def _predict(self, ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray) -> np.ndarray:
+        """The model's scores (costs) of every candidate of `rows`, computed once per distinct row."""
+        out = np.zeros((rows.shape[0], examples.log.max_candidates))
+        done: dict[tuple, list[float]] = {}
+        for i, row in enumerate(rows):
+            row = int(row)
+            key = examples.rows.key(row)
+            scores = done.get(key)
+            if scores is None:
+                parsed = ws._parse("\n".join(examples.lines(row)))
+                try:
+                    pylibvw.vw.predict_multi(ws, parsed)
+                    scores = done[key] = list(parsed[0].get_action_scores())
+                finally:
+                    pylibvw.vw._finish_example_multi_ex(ws, parsed)
+            out[i, : len(scores)] = scores
         return out
+
+    @staticmethod
+    def _rewards(scores: np.ndarray, shift: float, log: LoggedFeedback, binary: bool) -> np.ndarray:
+        """Predicted rewards from the model's costs, calibrated, inside the reward range."""
+        if binary:
+            # the score is the log-odds of cost +1 (no reward): the reward's is its negative
+            rewards = 1.0 / (1.0 + np.exp(scores - shift))
+        else:
+            rewards = np.clip(-scores + shift, log.reward.min(), log.reward.max())
+        rewards[log.candidates < 0] = 0.0
+        return rewards
+
+
+class _Examples:
+    """Each logged row as VW's example text, made once per distinct context and artwork."""
+
+    def __init__(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None, space: FeatureSpace) -> None:
+        self.log, self.space = log, space
+        self.rows = BanditRows(log, catalog)
+        self._shared: dict[tuple, str] = {}
+        self._actions: dict[str, str] = {}
+
+    def lines(self, row: int) -> list[str]:
+        """The unlabelled example of a row: its shared line, then one line per candidate."""
+        key = self.rows.key(row)[:3]
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = self.space.shared_line(self.rows.context(row))
+        out = [shared]
+        for action in self.rows.actions(row):
+            line = self._actions.get(action.id)
+            if line is None:
+                line = self._actions[action.id] = self.space.action_line(action)
+            out.append(line)
+        return out
+
+
+def _calibration(factual_scores: np.ndarray, rewards: np.ndarray, binary: bool) -> float:
+    """The shift that makes the mean prediction of the logged actions equal their mean reward."""
+    if not binary:
+        return float(np.mean(rewards + factual_scores))
+    target = float(np.mean(rewards))
+    if target <= 0.0 or target >= 1.0:
+        return 0.0
+    low, high = -30.0, 30.0
+    for _ in range(60):  # bisection on the log-odds shift: the mean is monotone in it
+        mid = (low + high) / 2
+        if np.mean(1.0 / (1.0 + np.exp(factual_scores - mid))) < target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2

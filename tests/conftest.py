@@ -24,6 +24,27 @@ def fail_on_error_logs(caplog: pytest.LogCaptureFixture):
         pytest.fail("logged at ERROR: " + "; ".join(r.getMessage() for r in errors))
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (initdb in a temporary folder, a free port)."""
+    from tests.postgres import running_server
+
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, empty PostgreSQL database on the session's server."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_server) -> str:
+    """The URL of a fresh PostgreSQL database holding the store's latest schema, no rows."""
+    return postgres_server.new_database(migrated=True)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A fresh, empty data directory."""

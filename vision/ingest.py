@@ -17,11 +17,13 @@ from artwork.images import content_id, encode_image, read_image_file, validate_i
 from artwork.records import Artwork
 from artwork.store import Store
 
+from vision.crops import DEFAULT_PLACEMENTS, Placement, parse_placements
 from vision.embed import Embedder, make_embedder
 from vision.errors import ImageDecodeError, InvalidParameterError, NearDuplicateError, UnusableImageError
 from vision.faces import FaceDetector
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
-from vision.quality import flag_relative_blur, measure_quality
+from vision.placements import crop_artworks
+from vision.quality import Letterbox, flag_relative_blur, measure_quality
 from vision.scan import scan_video
 from vision.select import Selection, remove_near_duplicates, select_candidates
 from vision.tags import tag_images
@@ -144,6 +146,7 @@ def ingest_video(
     sample_every: float = 0.5,
     progress: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    placements: Sequence[Placement] | None = None,
 ) -> IngestReport:
     """Turn a title's video into at most `max_candidates` stored candidate artworks.
 
@@ -194,6 +197,11 @@ def ingest_video(
         for s, row, sample_tags in zip(chosen, selection.kept, tags)
     ]
     stored, skipped = _store_new(store, items)
+    # The faces the scan found, mapped onto the stored pictures, so crops need no second look.
+    sx, sy = info.width / small_w, info.height / small_h
+    found = {content_id(item["data"]): _mapped(s.quality.faces.boxes, s.quality.letterbox, sx, sy, box)
+             for s, item in zip(chosen, items)}
+    _crop(store, stored, placements, faces=found)
     if not stored:
         logger.warning("%s: no new candidate artwork for title %r", path.name, title_id)
     return IngestReport(
@@ -229,6 +237,7 @@ def ingest_stills(
     embedder: Embedder | None = None,
     faces: FaceDetector | None = None,
     progress: bool = False,
+    placements: Sequence[Placement] | None = None,
 ) -> IngestReport:
     """Score, embed, tag and store creatives' still image files as candidate artworks.
 
@@ -240,7 +249,7 @@ def ingest_stills(
     files = [require_file(p, "image") for p in paths]
     uploads = [(f.name, read_image_file(f)) for f in files]
     report = ingest_uploads(store, title_id, uploads, embedder=embedder, faces=faces,
-                            progress=progress)
+                            progress=progress, placements=placements)
     return replace(report, source=", ".join(str(f) for f in files))
 
 
@@ -252,6 +261,7 @@ def ingest_uploads(
     embedder: Embedder | None = None,
     faces: FaceDetector | None = None,
     progress: bool = False,
+    placements: Sequence[Placement] | None = None,
 ) -> IngestReport:
     """Score, embed, tag and store uploaded stills (name, bytes) as candidate artworks.
 
@@ -294,6 +304,9 @@ def ingest_uploads(
         for n, sample_tags in zip(kept, tags)
     ]
     stored, skipped = _store_new(store, items)
+    # Faces are looked for again on the stored pictures: stills are few, and a still's analysis
+    # copy may be scaled and cut differently enough to move a face by several pixels.
+    _crop(store, stored, placements, faces={})
     return IngestReport(
         title_id=title_id,
         source=", ".join(name for name, _ in uploads),
@@ -306,12 +319,30 @@ def ingest_uploads(
     )
 
 
+def _mapped(boxes: Sequence[tuple[int, int, int, int]], bars: Letterbox, sx: float, sy: float,
+            cut: Letterbox) -> list[tuple[int, int, int, int]]:
+    """Face boxes found on an analysis copy without its `bars`, in the pixels of the stored
+    picture: the copy scaled by (sx, sy), without the bars `cut` from it."""
+    return [(max(0, int((x + bars.left) * sx) - cut.left), max(0, int((y + bars.top) * sy) - cut.top),
+             int(np.ceil(w * sx)), int(np.ceil(h * sy))) for x, y, w, h in boxes]
+
+
+def _crop(store: Store, stored: Sequence[Artwork], placements: Sequence[Placement] | None, *,
+          faces: Mapping[str, Sequence[tuple[int, int, int, int]]]) -> None:
+    """Crop the new artworks for every placement (the default ones unless given; none for ())."""
+    if stored:
+        chosen = parse_placements(DEFAULT_PLACEMENTS) if placements is None else placements
+        if chosen:
+            crop_artworks(store, stored, chosen, faces=faces)
+
+
 def _scaled(image: np.ndarray) -> np.ndarray:
     return resize_to_width(image, STILL_ANALYSIS_WIDTH)
 
 
 def ingest_still(store: Store, title_id: str, name: str, data: bytes, *,
-                 embedder: Embedder | None = None) -> Artwork:
+                 embedder: Embedder | None = None,
+                 placements: Sequence[Placement] | None = None) -> Artwork:
     """Score, embed, tag and store one uploaded still; the stored artwork, or why it was not.
 
     Raises:
@@ -320,7 +351,8 @@ def ingest_still(store: Store, title_id: str, name: str, data: bytes, *,
         UnusableImageError: it is black or blank.
         InvalidImageError / ImageTooLargeError: it does not decode, or is over the limits.
     """
-    report = ingest_uploads(store, title_id, [(name, data)], embedder=embedder)
+    report = ingest_uploads(store, title_id, [(name, data)], embedder=embedder,
+                            placements=placements)
     if report.candidates:
         return report.candidates[0]
     if report.skipped:

@@ -17,7 +17,8 @@ from typing import Sequence
 _COMMANDS = {
     "init": "catalog", "title": "catalog", "artwork": "catalog", "log": "catalog",
     "ingest": "vision", "simulate": "simulator", "replay": "simulator",
-    "serve": "serve", "learn": "serve", "demo": "demo",
+    "serve": "serve", "learn": "serve", "demo": "demo", "user": "accounts", "audit": "accounts",
+    "policy": "policies", "promote": "policies", "experiment": "experiments",
 }
 # Global options that take a value, so the command is found after them.
 _VALUE_OPTIONS = ("--data-dir", "--config")
@@ -68,7 +69,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `artbandit` console script."""
-    from api.cli.common import error_line, is_ours
+    from api.cli.common import command_actor, error_line, is_ours
+    from artwork.audit import acting
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(command_of(argv))
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        with acting(command_actor()):  # catalog changes made here are audited as the OS user's
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("artbandit: interrupted", file=sys.stderr)
         return 130

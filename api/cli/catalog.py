@@ -10,6 +10,7 @@ from typing import Sequence
 
 from artwork.records import ARTWORK_STATUSES
 
+from api.cli import artwork_lifecycle
 from api.cli.common import command_config, emit, open_store
 from api.errors import ConfigError
 from api.runtime.serializers import artwork_dict, title_dict
@@ -88,7 +89,7 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     from artwork.export import export_log, format_of, why_nothing_to_export
 
     out = Path(args.out)
-    fmt = format_of(out, args.format)
+    fmt = "parquet" if args.partition_by else format_of(out, args.format)
     config = command_config(args)
     # The configuration checks the kinds, as it checks configured weights.
     config = dataclasses.replace(
@@ -96,6 +97,8 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     mapping = config.reward_mapping
     window = config.reward_window if args.window is None else args.window
     store = open_store(args)
+    if args.partition_by:
+        return _log_export_partitions(args, store, out, window, mapping)
     rows = export_log(store, out, window=window, reward_of=mapping, fmt=fmt)
     why = None
     if rows == 0:
@@ -107,6 +110,24 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
                           **({"why_empty": why} if why else {})}))
     else:
         print(f"wrote {rows} decisions to {out} ({fmt})")
+    return 0
+
+
+def _log_export_partitions(args: argparse.Namespace, store, out: Path, window: float, mapping) -> int:
+    from artwork.errors import InvalidRecordError
+    from artwork.partitions import export_partitions
+
+    if args.format not in (None, "parquet"):
+        raise InvalidRecordError("a partitioned export is Parquet; drop --format csv")
+    done = export_partitions(store, out, window=window, reward_of=mapping, partition_by=args.partition_by)
+    if args.json:
+        print(json.dumps({"path": str(out), "format": "parquet", "rows": done.rows, "export": done.export,
+                          "files": list(done.files)}))
+    elif done.rows:
+        print(f"appended {done.rows} decisions to {out} (export {done.export}, {len(done.files)} partition files)")
+    else:
+        print(f"nothing new to export to {out}: no decision's {window:g}-second reward window closed since "
+              "the last export")
     return 0
 
 
@@ -159,6 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("artwork_id", help="the artwork id")
     p.add_argument("--json", action="store_true", help="print the artwork as JSON")
     p.set_defaults(func=_cmd_artwork_set_default)
+    artwork_lifecycle.register(asub)
 
     log = sub.add_parser("log", help="export the decision log",
                          description="Work with the decision and reward log.")
@@ -166,7 +188,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = lsub.add_parser("export", help="export decisions with rewards to CSV or Parquet",
                         description="Write the logged-feedback file (one row per decision whose "
                         "reward window has closed, with its reward).")
-    p.add_argument("out", metavar="OUT", help="output file, .csv or .parquet")
+    p.add_argument("out", metavar="OUT", help="output file, .csv or .parquet (a directory with --partition-by)")
+    p.add_argument("--partition-by", choices=("date",),
+                   help="write Hive-style Parquet partitions (date=YYYY-MM-DD/) into the directory OUT, "
+                   "appending only the decisions whose reward window closed since the last export")
     p.add_argument("--format", choices=("csv", "parquet"),
                    help="file format (default: from the file name)")
     p.add_argument("--window", type=float, metavar="SECONDS",

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import socket
 import sys
 from typing import Any, Iterable, Sequence
 
+from artwork.audit import Actor
 from artwork.store import Store
 
 from api.config import Config, config_for_cli
@@ -63,6 +66,15 @@ def error_line(exc: BaseException) -> str:
     """The one line a command prints on stderr for an error."""
     hint = hint_for(exc)
     return f"artbandit: error: {exc}" + (f"; {hint}" if hint else "")
+
+
+def command_actor() -> Actor:
+    """Who runs a command, as the audit trail names them: the OS user, on this host."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = "unknown"
+    return Actor(f"cli:{name}", f"command line on {socket.gethostname()}")
 
 
 def command_config(args: argparse.Namespace, **overrides: Any) -> Config:

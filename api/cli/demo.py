@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from artwork.database import is_postgres_url
+
 from api.demo.run import DemoSettings, run_demo
 from api.errors import ConfigError
 
@@ -13,9 +15,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise ConfigError("--decisions must be at least 100 for learning to show")
     if args.users < 10:
         raise ConfigError("--users must be at least 10")
+    if args.database_url is not None and not is_postgres_url(args.database_url):
+        raise ConfigError("--database-url must be a postgresql:// URL")
     settings = DemoSettings(out=Path(args.out), decisions=args.decisions, users=args.users,
                             seed=args.seed, port=args.port, policy=args.policy,
-                            floor=args.floor)
+                            floor=args.floor, database_url=args.database_url)
     summary = run_demo(settings)
     online = summary["online_second_half"]
     beats = online["served"] > online["uniform"] and online["served"] > online["default"]
@@ -45,4 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--floor", type=float, default=0.02,
                    help="minimum probability of every candidate (default: 0.02)")
     p.add_argument("--port", type=int, help="port for the server (default: a free one)")
+    p.add_argument("--database-url", help="run on this (empty) PostgreSQL database, "
+                   "postgresql://..., instead of SQLite in the demo's folder")
     p.set_defaults(func=_cmd_demo)

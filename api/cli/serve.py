@@ -150,21 +150,67 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_learn(args: argparse.Namespace) -> int:
-    from api.runtime.services import check_database, learner_for
+    from api.runtime.services import check_database
 
     config = command_config(args, policy=args.policy)
     store = open_store(args)
     check_database(store)  # said once in the log; the learner then says what it cannot do
-    loop = learner_for(config, store)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    loop = _learner_when_free(config, store, stop)
+    if loop is None:
+        return 0
     print(f"learning from {config.data_dir} every {config.learn_interval:g}s "
-          f"(reward window {config.reward_window:g}s); snapshots in {loop.folder}", flush=True)
-    loop.run(stop, max_rounds=args.rounds)
+          f"(reward window {config.reward_window:g}s); snapshots in {loop.snapshots.where}", flush=True)
+    lineup = _challenger_learners(config, store, loop)
+    try:
+        loop.run(stop, max_rounds=args.rounds)
+    finally:
+        lineup.stop()
     print(f"stopped at model version {loop.policy.model_version}; "
           f"{loop.learned} decisions learned", flush=True)
     return 0
+
+
+def _challenger_learners(config, store, loop):
+    """Learners for the other named policies, in threads beside `loop`, kept up with the lineup."""
+    from api.runtime.policies import Lineup
+    from api.runtime.services import learner_for
+
+    def part(member):
+        if member.name == loop.policy.name:
+            return loop
+        other = learner_for(config, store, member)
+        other.start()
+        return other
+
+    lineup = Lineup(store, config.policy, part)
+    lineup.watch(config.reload_interval)
+    return lineup
+
+
+def _learner_when_free(config, store, stop: threading.Event):
+    """The learner, once it holds the one-learner lock; None if stopped first.
+
+    On a database several hosts share, a second learner stands by and takes over when the
+    first stops or dies; on a data directory of its own it fails at once, saying who holds it.
+    """
+    from api.errors import LearnerBusyError
+    from api.runtime.services import learner_for
+
+    waiting = False
+    while not stop.is_set():
+        try:
+            return learner_for(config, store)
+        except LearnerBusyError as exc:
+            if not store.db.SHARED:
+                raise
+            if not waiting:
+                print(f"standing by: {exc}; taking over when it stops", flush=True)
+                waiting = True
+            stop.wait(config.learn_interval)
+    return None
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 from bandit.errors import PolicySpecError
 from simulator.errors import InvalidEstimatorError
+from simulator.distributed import DEFAULT_WORKERS, check_distributable, evaluate_partitioned
 from simulator.estimators import ESTIMATORS, make_estimator
 from simulator.log_files import read_log
 from simulator.logs import ColumnMapping
@@ -24,6 +26,7 @@ from api.runtime.actions import catalog_actions
 DEFAULT_SIM_POLICIES = ("uniform", "default", "egreedy:0.1", "thompson", "vw:squarecb")
 DEFAULT_ROUNDS = 40_000
 DEFAULT_ESTIMATORS = "replay,ips,snips,dm,dr"
+DASK_ESTIMATORS = "ips,snips"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Off-policy evaluation of a store export (no mapping needed) or any CSV/Parquet log "
         "with a column mapping; write report.md/json and plots to --out. With the global --data-dir, "
         "policies see the artworks' features and defaults from that store.")
-    rep.add_argument("log", type=Path, help="the log file (CSV or Parquet)")
+    rep.add_argument("log", type=Path,
+                     help="the log: a CSV or Parquet file, a directory of partitions (log export "
+                     "--partition-by date), or a quoted glob such as 'logs/date=2026-01-*/*.parquet'")
     rep.add_argument("--format", choices=("csv", "parquet"), help="file format (default: from the suffix)")
     rep.add_argument("--action-col", help="column of the chosen artwork id (foreign logs)")
     rep.add_argument("--reward-col", help="column of the reward")
@@ -58,19 +63,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="column of the candidate ids (JSON list or a|b|c); default for foreign logs: "
                      "all actions seen in the log")
     rep.add_argument("--time-col", help="column of the decision time (rows are replayed in time order)")
-    rep.add_argument("--position-col", help="column of the row/slot position on the page")
+    rep.add_argument("--position-col", help="column of the row/slot position on the page; policies see it as "
+                     "the context feature `position`, so they (and their estimates) can differ by slot")
     rep.add_argument("--event-col", help="column of the event id (needed by file: policies keyed by event_id)")
     rep.add_argument("--policy", action="append", metavar="SPEC", required=True,
                      help="policy spec, repeatable: uniform, default, thompson, egreedy:0.1, vw:squarecb, "
                      "vw:epsilon=0.05, file:probs.csv, logged")
-    rep.add_argument("--estimators", default=DEFAULT_ESTIMATORS,
-                     help=f"comma-separated estimators (default {DEFAULT_ESTIMATORS})")
+    rep.add_argument("--estimators",
+                     help=f"comma-separated estimators (default {DEFAULT_ESTIMATORS}; with --engine dask "
+                     f"{DASK_ESTIMATORS})")
     rep.add_argument("--clip", type=float, help="clip importance weights of IPS and DR at this value")
     rep.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     rep.add_argument("--seed", type=int, default=0, help="seed of replay sampling, bootstrap and policies")
     rep.add_argument("--out", required=True, type=Path, help="output folder for the report and plots")
     rep.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    rep.add_argument("--engine", choices=("local", "dask"), default="local",
+                     help="local: one process (default); dask: fixed policies and ips/snips as "
+                     "map-reduce over the log's files on a Dask cluster")
+    rep.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --engine dask: a running Dask scheduler (default: a local cluster)")
+    rep.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                     help=f"with --engine dask: worker processes of the local cluster (default {DEFAULT_WORKERS})")
     rep.set_defaults(func=run_replay)
 
 
@@ -94,7 +108,10 @@ def _mapping(args: argparse.Namespace) -> ColumnMapping | None:
 
 def run_replay(args: argparse.Namespace) -> int:
     """Handler of `artbandit replay`."""
-    names = [n.strip() for n in args.estimators.split(",") if n.strip()]
+    chosen = args.estimators
+    if chosen is None:
+        chosen = DASK_ESTIMATORS if args.engine == "dask" else DEFAULT_ESTIMATORS
+    names = [n.strip() for n in chosen.split(",") if n.strip()]
     if not names:
         raise InvalidEstimatorError(f"--estimators is empty; choose from {', '.join(ESTIMATORS)}")
     settings = {"confidence": args.confidence, "clip": args.clip, "seed": args.seed}
@@ -102,29 +119,62 @@ def run_replay(args: argparse.Namespace) -> int:
     specs = parse_policy_specs(args.policy)
     progress = not args.no_progress and sys.stderr.isatty()
     started = time.perf_counter()
-    log = read_log(args.log, _mapping(args), format=args.format)
-    catalog = None
-    if args.data_dir:
-        # The store knows each artwork's features and which one is its title's default.
-        config = command_config(args)
-        catalog = catalog_actions(open_store(args), log.action_names, config.embed_dim)
-    evaluations = replay_log(log, specs, estimators, catalog=catalog, seed=args.seed,
-                             progress=progress)
-    meta = {"log": str(args.log), "n_rounds": log.n_rounds, "n_actions": log.n_actions,
-            "mean_logged_reward": float(log.reward.mean()), "estimators": ",".join(names),
+    if args.engine == "dask":
+        evaluations, meta = _replay_on_dask(args, specs, estimators)
+    else:
+        if args.scheduler:
+            raise InvalidEstimatorError("--scheduler needs --engine dask")
+        log = read_log(args.log, _mapping(args), format=args.format)
+        catalog = _catalog(args, log.action_names)
+        evaluations = replay_log(log, specs, estimators, catalog=catalog, seed=args.seed,
+                                 progress=progress)
+        meta = {"n_rounds": log.n_rounds, "n_actions": log.n_actions,
+                "mean_logged_reward": float(log.reward.mean())}
+    meta = {"log": str(args.log), **meta, "estimators": ",".join(names),
             "seconds": round(time.perf_counter() - started, 2)}
     paths = write_evaluation_report(args.out, evaluations, meta)
     rows = evaluation_rows(evaluations)
     if args.json:
         print(paths["json"].read_text(), end="")
     else:
-        print(f"{log.n_rounds} logged events, mean reward {meta['mean_logged_reward']:.4f}")
+        print(f"{meta['n_rounds']} logged events, mean reward {meta['mean_logged_reward']:.4f}")
         print(format_table(rows))
         for r in rows:
             for w in r["warnings"]:
                 print(f"warning: {r['policy']} / {r['estimator']}: {w}", file=sys.stderr)
         print(f"report: {paths['markdown']}")
     return 0
+
+
+def _catalog(args: argparse.Namespace, artwork_ids) -> dict | None:
+    """The store's actions (features, defaults) of the artworks, with the global --data-dir."""
+    if not args.data_dir:
+        return None
+    config = command_config(args)
+    return catalog_actions(open_store(args), artwork_ids, config.embed_dim)
+
+
+def _replay_on_dask(args: argparse.Namespace, specs, estimators) -> tuple[list, dict]:
+    """Evaluate on Dask: (evaluations, report metadata)."""
+    check_distributable(specs, estimators)  # before a cluster starts
+    # The cluster's own chatter (start, stop, workers closing) is not the command's output;
+    # Dask sets each of its loggers' levels, so each is quietened.
+    import distributed  # noqa: F401 - its loggers exist once it is imported
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.ERROR)
+    catalog = None
+    if args.data_dir:
+        store = open_store(args)
+        catalog = _catalog(args, [a.id for t in store.list_titles() for a in store.list_artworks(t.id)])
+    run = evaluate_partitioned(args.log, specs, estimators, mapping=_mapping(args), format=args.format,
+                               catalog=catalog, seed=args.seed, scheduler=args.scheduler, workers=args.workers)
+    peak = max(run.peak_rss_per_worker().values(), default=0)
+    meta = {"n_rounds": run.n_rounds, "n_actions": run.n_actions, "mean_logged_reward": run.mean_reward,
+            "engine": "dask", "workers": run.workers, "partitions": len(run.partitions),
+            "peak_worker_memory_mib": round(peak / 2**20, 1)}
+    return run.evaluations, meta
 
 
 def run_simulate(args: argparse.Namespace) -> int:

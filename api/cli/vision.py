@@ -39,12 +39,18 @@ def _print(report: IngestReport, as_json: bool) -> None:
         print(f"  {a.id}  score {a.quality.get('score', 0):.3f}  {where}  [{', '.join(a.tags)}]")
 
 
+def _placements(args: argparse.Namespace):
+    from vision.crops import parse_placements
+
+    return parse_placements(command_config(args).placements)
+
+
 def _cmd_ingest_video(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         store.get_title(args.title)  # before the embedder's load and log line
         report = ingest_video(
             store, args.title, args.file, max_candidates=args.max_candidates, embedder=_embedder(args),
-            progress=not args.json and sys.stderr.isatty(),
+            progress=not args.json and sys.stderr.isatty(), placements=_placements(args),
         )
     _print(report, args.json)
     return 0
@@ -54,7 +60,8 @@ def _cmd_ingest_stills(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         store.get_title(args.title)
         report = ingest_stills(
-            store, args.title, args.images, embedder=_embedder(args), progress=not args.json and sys.stderr.isatty()
+            store, args.title, args.images, embedder=_embedder(args),
+            progress=not args.json and sys.stderr.isatty(), placements=_placements(args),
         )
     _print(report, args.json)
     return 0

@@ -64,6 +64,7 @@ class DemoSettings:
     floor: float = 0.02
     reward_window: float = 0.5
     port: int | None = None
+    database_url: str | None = None  # an empty PostgreSQL database, else SQLite in the data dir
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,11 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     out = settings.out.resolve()
     _prepare(out)
     data_dir = out / "data"
-    store = Store.open(data_dir)
+    store = Store.open(data_dir, database_url=settings.database_url)
+    if settings.database_url and store.count_titles():
+        store.close_all()
+        raise DemoError(f"the database {store.db.path} already holds a catalog; give the demo "
+                        "an empty database")
     # The data directory remembers the settings it was made with: the server started here
     # and every later command on it (`log export`, `serve`, the studio's replay) use them.
     remember_settings(data_dir, {"policy": settings.policy, "floor": settings.floor,
@@ -325,6 +330,8 @@ def run_demo(settings: DemoSettings, echo: Callable[[str], None] = print) -> dic
     titles = build_catalog(store, settings, out / "variants")
     world = demo_world(store, titles, settings)
     server_settings = {"token": TOKEN}
+    if settings.database_url:
+        server_settings["database_url"] = settings.database_url
     with open(out / "server.log", "w") as server_log:
         try:
             server = ServerProcess(data_dir, settings=server_settings, port=settings.port,

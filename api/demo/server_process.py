@@ -42,6 +42,13 @@ class ServerProcess:
             env=env, stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=cwd,
         )
+        try:
+            self._wait_until_up(timeout)
+        except BaseException:
+            self.stop()  # never leave a server behind, whatever interrupted the wait
+            raise
+
+    def _wait_until_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -49,9 +56,9 @@ class ServerProcess:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # not listening yet, or listening while its worker still boots
                 time.sleep(0.1)
-        self.stop()
         raise ServerStartError(f"the server did not answer /healthz within {timeout:g} s")
 
     def stop(self) -> None:

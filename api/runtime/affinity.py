@@ -53,6 +53,14 @@ class AffinityCache:
                 self._items.popitem(last=False)
         return value
 
+    def forget(self, user_id: str) -> None:
+        """Drop what is cached of a user (after their data was erased)."""
+        with self._lock:
+            self._items.pop(user_id, None)
+        players = self._players
+        if players is not None:
+            players.discard(user_id)
+
     def _refresh(self, now: float) -> None:
         if not self._refresh_lock.acquire(blocking=False):
             return  # another thread is at it; the set it has so far is good enough

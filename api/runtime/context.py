@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from artwork.catalog import CONTROL_CHARACTERS
+from artwork.eligibility import MATURITY_LEVELS
 
 from api.errors import InvalidRequestError
 
@@ -22,8 +23,15 @@ def _hour(value: str) -> float:
     return float(hour)
 
 
+def _maturity(value: str) -> str:
+    if value not in MATURITY_LEVELS:
+        raise InvalidRequestError(f"parameter `maturity` must be the profile's maturity ceiling, "
+                                  f"one of {', '.join(MATURITY_LEVELS)}")
+    return value
+
+
 # Parameters with a rule of their own; any other allowed one is a word passed as it is.
-RULES: Mapping[str, Callable[[str], str | float]] = {"hour": _hour}
+RULES: Mapping[str, Callable[[str], str | float]] = {"hour": _hour, "maturity": _maturity}
 
 
 def context_features(params: Mapping[str, list[str]], allowed: tuple[str, ...]) -> dict[str, str | float]:

@@ -51,7 +51,7 @@ def model_state(svc: "Services") -> dict[str, Any]:
 
 def learner_lag(svc: "Services", now: float) -> tuple[float, Any]:
     """Seconds the learner is behind (the oldest decision ready but not learned), and its report."""
-    status = read_status(svc.models_folder, svc.engine.policy_name)
+    status = read_status(svc.models_folder, svc.engine.policy_name, svc.store)
     cursor = None if status is None or status.cursor_time is None else (
         status.cursor_time, status.cursor_event or "")
     until = now - svc.config.reward_window

@@ -16,11 +16,13 @@ from typing import Any
 
 import cv2
 
+from artwork.audit import Actor, acting
 from artwork.errors import CatalogError, StorageFullError, StoreUnavailableError
 from bandit.errors import BanditError
 from vision.embed import Embedder, make_embedder
 from vision.errors import VisionError
 from vision.frames import probe_video
+from vision.crops import parse_placements
 from vision.ingest import ingest_still, ingest_video
 
 from api.config import Config
@@ -51,6 +53,14 @@ PASSING_FAULTS = (StorageFullError, StoreUnavailableError)
 PARENT_CHECK_SECONDS = 1.0
 
 
+def _job_actor(record: dict[str, Any]) -> Actor:
+    """Who asked for a job, as the audit trail names them, with the job and its file."""
+    asked = record.get("actor") or {}
+    what = record.get("filename") or ", ".join(f["file"] for f in record.get("files", []))
+    origin = f"{asked.get('origin') or 'unknown'}, ingest job {record['id']} ({what})"
+    return Actor(asked.get("name") or "system", origin)
+
+
 def _stop_when_orphaned(parent: int) -> None:
     # The server that started this worker was killed: stop too, as its workers do.
     while os.getppid() == parent:
@@ -71,6 +81,7 @@ class IngestWorker:
                               max_video_bytes=config.max_video_bytes,
                               max_image_pixels=config.max_image_pixels, run=self.run_job)
         self.embedder_kind = config.embedder
+        self.placements = parse_placements(config.placements)
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
 
@@ -107,7 +118,8 @@ class IngestWorker:
         self.queue.records.save(record)
         try:
             work = self._stills if record["kind"] == "stills" else self._video
-            record.update(result=work(record), status="done", progress=1.0)
+            with acting(_job_actor(record)):
+                record.update(result=work(record), status="done", progress=1.0)
         except UPLOAD_FAULTS as exc:
             if isinstance(exc, PASSING_FAULTS) and attempts < MAX_ATTEMPTS:
                 self._retry(record, exc)
@@ -145,7 +157,7 @@ class IngestWorker:
             try:
                 data = self.queue.path_of(f["saved"]).read_bytes()
                 art = ingest_still(self.store, record["title_id"], f["file"], data,
-                                   embedder=self.embedder)
+                                   embedder=self.embedder, placements=self.placements)
                 results.append(UploadResult(f["file"], artwork_id=art.id))
             except PASSING_FAULTS:
                 raise
@@ -164,7 +176,8 @@ class IngestWorker:
             self.queue.records.save({**record, "progress": round(float(done), 4)})
 
         report = ingest_video(self.store, record["title_id"], path, embedder=self.embedder,
-                              max_candidates=record["max_candidates"], on_progress=progress)
+                              max_candidates=record["max_candidates"], on_progress=progress,
+                              placements=self.placements)
         return {**report.as_dict(), "source": record["filename"]}
 
     def close(self) -> None:

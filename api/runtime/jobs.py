@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 from huey import SqliteHuey
 
+from artwork.audit import current_actor
 from artwork.database import storage_error
 from artwork.errors import CatalogError
 from artwork.images import validate_image
@@ -58,8 +59,9 @@ def error_type_name(exc: BaseException) -> str:
 
 
 def job_view(record: dict[str, Any]) -> dict[str, Any]:
-    """A job's record as callers see it: without the names its files were saved under."""
-    view = {k: v for k, v in record.items() if k != "saved"}
+    """A job's record as callers see it: without the names its files were saved under, nor who
+    asked from where (the audit trail keeps that)."""
+    view = {k: v for k, v in record.items() if k not in ("saved", "actor")}
     if "files" in view:
         view["files"] = [f["file"] for f in view["files"]]
     return view
@@ -179,7 +181,9 @@ class JobQueue:
         return name
 
     def _queue(self, fields: dict[str, Any], priority: int) -> dict[str, Any]:
-        record = {"id": uuid.uuid4().hex, **fields, "status": "queued", "progress": 0.0,
+        # Who asked, so the ingest worker records the artworks as theirs (the audit trail).
+        record = {"id": uuid.uuid4().hex, **fields, "actor": current_actor().as_dict(),
+                  "status": "queued", "progress": 0.0,
                   "attempts": 0, "created": time.time(), "error": None, "result": None}
         try:
             self.records.save(record)

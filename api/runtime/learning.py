@@ -12,6 +12,7 @@ from pathlib import Path
 
 from artwork.errors import CatalogError, InvalidRewardError, NotFoundError
 from artwork.records import LearningPair
+from artwork.status_table import StatusTable
 from artwork.store import RewardFn, Store
 from bandit.errors import BanditError
 from bandit.learner import Learner, LearningItem
@@ -23,6 +24,7 @@ from simulator.adapter import action_from_description, from_logged
 from api.errors import LearnerBusyError
 from api.runtime.actions import catalog_actions
 from api.runtime.locks import hold_lock
+from api.runtime.stores import snapshot_shelf
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,20 @@ def status_path(folder: Path, policy_name: str) -> Path:
     return folder / f"{policy_name}{STATUS_SUFFIX}"
 
 
-def read_status(folder: Path, policy_name: str) -> LearnerStatus | None:
-    """The learner's last report, or None if no learner has reported (or the file is unreadable)."""
+def read_status(folder: Path, policy_name: str, store: Store | None = None) -> LearnerStatus | None:
+    """The learner's last report, or None if no learner has reported (or it is unreadable).
+
+    With a `store` on a database several hosts share, the report is read from the database
+    (the learner may run on another host); otherwise from the file in `folder`.
+    """
     try:
-        return LearnerStatus(**json.loads(status_path(folder, policy_name).read_text()))
+        if store is not None and store.db.SHARED:
+            text = StatusTable(store.db).get(policy_name)
+            if text is None:
+                return None
+        else:
+            text = status_path(folder, policy_name).read_text()
+        return LearnerStatus(**json.loads(text))
     except (OSError, ValueError, TypeError):
         return None
 
@@ -98,8 +110,8 @@ class LearnLoop:
         self.store, self.policy, self.folder = store, policy, folder
         self.actions = LoggedActions(store, embed_dim)
         self.window, self.reward_of, self.interval = window, reward_of, interval
-        self.snapshots = SnapshotStore(folder, policy.name, keep=keep)
-        self._lock_fd = _hold_learner_lock(folder, policy.name)
+        self.snapshots = SnapshotStore(folder, policy.name, keep=keep, shelf=snapshot_shelf(store))
+        self._lock = _hold_learner_lock(store, folder, policy.name)
         self.learner = Learner(policy, self.snapshots, snapshot_every=snapshot_every)
         self.cursor = self._cursor_after(self.learner.last_event_id)
         self.skipped = 0
@@ -158,6 +170,10 @@ class LearnLoop:
         """Step until `stop` is set (or `max_rounds` steps have run), reporting after each step."""
         rounds = 0
         while not stop.is_set():
+            if not self.holds_lock():
+                log.warning("this learner lost its one-learner lock (its database session ended); "
+                            "it stops, so that the learner taking over is the only one")
+                return
             try:
                 learned = self.step()
                 if learned:
@@ -188,14 +204,19 @@ class LearnLoop:
             self.errors, self.last_error, self.last_error_time)
         path = status_path(self.folder, self.policy.name)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        text, where = json.dumps(asdict(status)), str(path)
         try:
-            tmp.write_text(json.dumps(asdict(status)))
+            path.parent.mkdir(parents=True, exist_ok=True)  # none yet when snapshots are in the database
+            tmp.write_text(text)
             os.replace(tmp, path)
+            if self.store.db.SHARED:  # the other hosts read it from the database
+                where = f"in the database {self.store.db.path}"
+                StatusTable(self.store.db).put(self.policy.name, text)
             self._report_failing = False
-        except OSError as exc:
+        except (OSError, *self.store.db.errors) as exc:
             tmp.unlink(missing_ok=True)
             if not self._report_failing:  # said once, until it works again
-                log.warning("could not write the learner status %s: %s", path, exc)
+                log.warning("could not write the learner status %s: %s", where, exc)
             self._report_failing = True
 
     def start(self) -> None:
@@ -210,12 +231,41 @@ class LearnLoop:
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing the descriptor releases the flock
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def holds_lock(self) -> bool:
+        """Whether this learner still holds the one-learner lock (a database's can be lost)."""
+        return self._lock is not None and self._lock.held()
 
 
-def _hold_learner_lock(folder: Path, policy_name: str) -> int:
-    """Take the one-learner-per-policy lock, or fail saying who holds it."""
-    return hold_lock(folder / f"{policy_name}.learner.lock", lambda holder: LearnerBusyError(
-        f"a learner for policy {policy_name!r} is already running in {folder} (pid {holder})"))
+class _FileLock:
+    """The one-learner lock of a data directory: a locked file, released when closed."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def held(self) -> bool:
+        """A flock is held for as long as this process keeps the descriptor."""
+        return True
+
+    def release(self) -> None:
+        """Close the descriptor, which releases the flock."""
+        os.close(self._fd)
+
+
+def _hold_learner_lock(store: Store, folder: Path, policy_name: str):
+    """Take the one-learner-per-policy lock, or fail saying who holds it.
+
+    On a database several hosts share, the lock is the database's (one learner in the whole
+    deployment); otherwise a file in the data directory's models folder.
+    """
+    if store.db.SHARED:
+        lock = store.db.try_lock(f"learner:{policy_name}")
+        if lock is None:
+            raise LearnerBusyError(f"a learner for policy {policy_name!r} is already running "
+                                   f"on the database {store.db.path}")
+        return lock
+    return _FileLock(hold_lock(folder / f"{policy_name}.learner.lock", lambda holder: LearnerBusyError(
+        f"a learner for policy {policy_name!r} is already running in {folder} (pid {holder})")))

@@ -19,5 +19,5 @@ def artwork_dict(a: Artwork) -> dict[str, Any]:
         "frame_time": a.frame_time, "frame_index": a.frame_index, "shot": a.shot,
         "quality": dict(a.quality), "tags": list(a.tags),
         "embedding_dim": 0 if a.embedding is None else int(a.embedding.size),
-        "embedder": a.embedder, "created": a.created,
+        "embedder": a.embedder, "created": a.created, "eligibility": a.eligibility.as_dict(),
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from artwork.store import Store
+from bandit.new_art import FairExposure
 from bandit.policy import Policy
 from bandit.serving import ServingModel
 from bandit.snapshots import SnapshotStore
@@ -21,8 +22,10 @@ from api.runtime.health import scraped_figures
 from api.runtime.jobs import JOBS_FOLDER, JobQueue
 from api.runtime.learning import LearnLoop
 from api.runtime.metrics import Metrics
+from api.runtime.new_art import NewArtTracker
+from api.runtime.policies import Lineup, Member
 from api.runtime.replays import ReplayRunner
-from api.runtime.stores import open_store
+from api.runtime.stores import open_store, snapshot_shelf
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +42,16 @@ class Launch:
     metrics_dir: Path | None = None
 
 
-def build_policy(config: Config) -> Policy:
-    """The serving policy named by the configuration, with at least the configured floors."""
-    spec = parse_policy_spec(config.policy)
+def build_policy(config: Config, spec_text: str | None = None, name: str | None = None) -> Policy:
+    """The configured serving policy (or the one `spec_text` names), with at least the configured floors."""
+    text = config.policy if spec_text is None else spec_text
+    spec = parse_policy_spec(text)
     floor = spec.param("floor")
     if floor is None:
         spec = spec.with_params(floor=config.floor)
     elif floor < config.floor:
         raise ConfigError(
-            f"policy {config.policy!r} sets floor={floor}, below the configured floor "
+            f"policy {text!r} sets floor={floor}, below the configured floor "
             f"{config.floor}; every live candidate must keep at least the configured floor"
         )
     if spec.param("exploration") == "igw":
@@ -57,12 +61,19 @@ def build_policy(config: Config) -> Policy:
             spec = spec.with_params(floor_min=config.floor_min, floor_ramp=config.floor_ramp)
         elif floor_min < config.floor_min:
             raise ConfigError(
-                f"policy {config.policy!r} sets floor_min={floor_min}, below the configured "
+                f"policy {text!r} sets floor_min={floor_min}, below the configured "
                 f"floor_min {config.floor_min}")
     # Without a configured seed, each process samples from fresh entropy, so workers'
     # choices are not correlated.
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    return spec.build(seed=seed)
+    policy = spec.build(seed=seed, name=name)
+    policy.exposure = fair_exposure(config)
+    return policy
+
+
+def fair_exposure(config: Config) -> FairExposure:
+    """The minimum share new artworks get, as configured."""
+    return FairExposure(config.new_art_share, config.new_art_impressions, config.new_art_window)
 
 
 def check_database(store: Store) -> tuple[str, ...]:
@@ -89,6 +100,9 @@ class Services:
     learner: LearnLoop | None
     reloader: ServingModel | None
     database_problems: tuple[str, ...] = ()
+    # The named policies: the champion (whose part is `learner` or `reloader` at start) and
+    # the challengers in shadow.
+    lineup: Lineup | None = None
 
     @property
     def models_folder(self) -> Path:
@@ -105,21 +119,30 @@ class Services:
             problems = check_database(store)
         catalog = CatalogCache(store, ttl=config.catalog_ttl, embed_dim=config.embed_dim)
         learner = reloader = None
+        new_art = (NewArtTracker(store, fair_exposure(config))
+                   if config.new_art_share > 0 else None)
         if config.learn:
-            # One process serves and learns: both use the same policy object.
-            learner = learner_for(config, store)
-            learner.start()
-            policy = learner.policy
-            engine = Engine(store, catalog, lambda: policy, learning=True)
+            # One process serves and learns: each policy's learner holds the object that serves.
+            def part(member: Member) -> LearnLoop:
+                loop = learner_for(config, store, member)
+                loop.start()
+                return loop
         else:
-            # A worker only serves: it reloads the learner's newest snapshot when one appears.
-            probe = build_policy(config)
-            reloader = ServingModel(
-                SnapshotStore(config.data_dir / MODELS_FOLDER, probe.name, keep=config.snapshot_keep),
-                lambda: build_policy(config),
-            )
-            reloader.watch(config.reload_interval)
-            engine = Engine(store, catalog, lambda: reloader.policy, learning=False)
+            # A worker only serves: it reloads each policy's newest snapshot when one appears.
+            def part(member: Member) -> ServingModel:
+                reloader = ServingModel(
+                    SnapshotStore(config.data_dir / MODELS_FOLDER, member.name,
+                                  keep=config.snapshot_keep, shelf=snapshot_shelf(store)),
+                    lambda: build_policy(config, member.spec, member.name),
+                )
+                reloader.watch(config.reload_interval)
+                return reloader
+        lineup = Lineup(store, config.policy, part)
+        lineup.watch(config.reload_interval)
+        first = lineup.part(lineup.champion_name)
+        learner, reloader = (first, None) if config.learn else (None, first)
+        engine = Engine(store, catalog, lineup.champion, learning=config.learn, new_art=new_art,
+                        shadows=lineup.shadows, serving=lineup.serving)
         jobs = JobQueue(config.data_dir / JOBS_FOLDER, max_upload_bytes=config.max_upload_bytes,
                         max_video_bytes=config.max_video_bytes,
                         max_image_pixels=config.max_image_pixels)
@@ -127,22 +150,26 @@ class Services:
         services: Services | None = None
         metrics = Metrics(launch.metrics_dir, scraped=lambda: scraped_figures(services))
         services = cls(config, store, catalog, engine, jobs, replays, metrics, learner, reloader,
-                       tuple(problems))
+                       tuple(problems), lineup)
         return services
 
     def close(self) -> None:
         """Stop background threads and close the store."""
-        for part in (self.learner, self.reloader):
+        parts = (self.lineup,) if self.lineup is not None else (self.learner, self.reloader)
+        for part in parts:
             if part is not None:
                 part.stop()
         self.replays.close()
         self.store.close_all()
 
 
-def learner_for(config: Config, store: Store | None = None) -> LearnLoop:
-    """The learning loop for this configuration, resumed from its newest sound snapshot."""
+def learner_for(config: Config, store: Store | None = None,
+                member: Member | None = None) -> LearnLoop:
+    """The learning loop of the configured policy (or of `member`), resumed from its newest snapshot."""
+    policy = (build_policy(config) if member is None
+              else build_policy(config, member.spec, member.name))
     return LearnLoop(
-        store or open_store(config), build_policy(config), config.data_dir / MODELS_FOLDER,
+        store or open_store(config), policy, config.data_dir / MODELS_FOLDER,
         window=config.reward_window, reward_of=config.reward_mapping, embed_dim=config.embed_dim,
         interval=config.learn_interval, snapshot_every=config.snapshot_every,
         keep=config.snapshot_keep,

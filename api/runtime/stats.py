@@ -1,21 +1,18 @@
 """Live performance of a title's artworks: decisions, feedback and take rate with its interval."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from artwork.store import Store
+from simulator.intervals import wilson_interval
 
 
-def rate_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float, float]:
-    """Take rate with its Wilson score interval (which stays inside [0, 1])."""
+def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Take rate with its Wilson score interval (which stays inside [0, 1]); zeros without trials."""
     if trials == 0:
         return 0.0, 0.0, 0.0
-    p = successes / trials
-    denom = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return p, max(0.0, centre - half), min(1.0, centre + half)
+    rate = successes / trials
+    return (rate, *wilson_interval(rate, trials, confidence))
 
 
 def title_stats(store: Store, title_id: str) -> dict[str, Any]:

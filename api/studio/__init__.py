@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.studio import auth, pages, reports
+from api.studio import analyses, auth, charts, history, pages, reports
+from api.studio import insights  # noqa: F401  (its views are the studio blueprint's)
 
 
 def register(app: Flask) -> None:
-    """Add the studio's blueprints, its session set-up and its insights cache to the app."""
+    """Add the studio's blueprints, its session set-up, its chart helpers and its analyses cache to the app."""
     auth.configure_sessions(app)
-    app.extensions[pages.INSIGHTS_KEY] = pages.InsightsCache()
+    app.extensions[analyses.KEY] = analyses.LogAnalyses()
+    app.jinja_env.globals.update(interval_chart=charts.interval_chart, share_bar=charts.share_bar,
+                                 artwork_history=history.artwork_history)
     for blueprint in (auth.bp, pages.bp, reports.bp):
         app.register_blueprint(blueprint)

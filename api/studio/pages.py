@@ -1,30 +1,28 @@
-"""The creatives' studio pages: titles, each title's gallery with scores and live performance,
-uploads, approval, and creative insights. Server-rendered, behind the creatives' token."""
+"""The creatives' studio pages: titles (searched, a page at a time), each title's gallery with
+scores and live performance (filtered, sorted, approved one by one or in bulk), uploads and
+their jobs. Server-rendered, behind sign-in. Insights and who-wins are in studio/insights.py."""
 from __future__ import annotations
 
-import threading
+import math
 import time
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from artwork.records import ARTWORK_STATUSES
-from simulator.insights import Insights, creative_insights
-from simulator.store_log import load_store_log
 
 from api.errors import InvalidRequestError
 from api.runtime.jobs import job_view
-from api.runtime.services import Services
 from api.runtime.stats import title_stats
-from api.studio import auth
-from api.studio.gallery import artworks_by_id, gallery
+from api.studio import analyses, auth
+from api.studio.gallery import SORTS, GalleryView, artworks_by_id, gallery
 from api.web.current import services
 from api.web.errors import public
-from api.web.requests import form_value, uploaded_files
+from api.web.requests import form_value, optional, uploaded_files
 
 bp = Blueprint("studio", __name__, url_prefix="/studio", template_folder="templates",
                static_folder="static")
-INSIGHTS_TTL = 30.0  # seconds an insights table is reused before it is computed again
-INSIGHTS_KEY = "artbandit_insights"  # where the app keeps its InsightsCache
+TITLES_PER_PAGE = 50
+_VERBS = {"live": "Approved", "retired": "Retired", "candidate": "Moved back to candidates:"}
 
 
 bp.before_request(auth.guard)
@@ -47,34 +45,17 @@ def _num(value) -> str:
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+@bp.app_template_filter("pvalue")
+def _pvalue(value) -> str:
+    """A p- or q-value with its relation: "= 0.012", or "< 0.0001" for the tiny ones."""
+    if not isinstance(value, float) or value != value:
+        return "= —"
+    return "< 0.0001" if value < 1e-4 else f"= {value:.2g}"
+
+
 @bp.app_template_filter("when")
 def _when(value: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(value))
-
-
-class InsightsCache:
-    """Insights tables kept for a short while: computing them reads the whole log."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[float, int, Insights | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, svc: Services, title_id: str | None) -> Insights | None:
-        """The insights of one title (None: the catalog), recomputed when the log grew or the entry aged."""
-        key = title_id or ""
-        count = svc.store.count_decisions()
-        with self._lock:
-            hit = self._items.get(key)
-        if hit is not None and time.monotonic() - hit[0] < INSIGHTS_TTL and hit[1] == count:
-            return hit[2]
-        config = svc.config
-        log_ = load_store_log(svc.store, window=config.reward_window,
-                              reward_of=config.reward_mapping)
-        value = None if log_ is None else creative_insights(
-            log_, artworks_by_id(svc.store, log_.action_names), title_id=title_id)
-        with self._lock:
-            self._items[key] = (time.monotonic(), count, value)
-        return value
 
 
 # -- titles ------------------------------------------------------------------------------
@@ -82,14 +63,15 @@ class InsightsCache:
 
 @bp.get("/")
 def titles():
-    """The titles page: every title with its artworks by status, and a form to add one."""
-    store = services().store
-    rows = []
-    for title in store.list_titles():
-        arts = store.list_artworks(title.id)
-        counts = {s: sum(a.status == s for a in arts) for s in ARTWORK_STATUSES}
-        rows.append({"title": title, "counts": counts})
-    return render_template("titles.html", rows=rows)
+    """The titles page: a page of titles (searched by id or name) with their artworks by status."""
+    query = request.args.get("q", "").strip()
+    number = optional(request.args, "page", int, 1)
+    if number < 1:
+        raise InvalidRequestError(f"page {number} does not exist; pages are numbered from 1")
+    page = services().store.search_titles(query, offset=(number - 1) * TITLES_PER_PAGE,
+                                          limit=TITLES_PER_PAGE)
+    pages = max(1, math.ceil(page.total / TITLES_PER_PAGE))
+    return render_template("titles.html", page=page, query=query, number=number, pages=pages)
 
 
 @bp.post("/titles")
@@ -108,8 +90,13 @@ def create_title():
 def _gallery_page(title_id: str, *, results: list[dict] | None = None, status: int = 200):
     svc = services()
     title = svc.store.get_title(title_id)
+    view = GalleryView.parse(request.args)
     items = gallery(svc.store.list_artworks(title_id), title_stats(svc.store, title_id))
-    return render_template("gallery.html", title=title, items=items, results=results,
+    tags = sorted({t for i in items for t in i.artwork.tags})
+    winners = current_app.extensions[analyses.KEY].winners(svc, title_id)
+    return render_template("gallery.html", title=title, items=view.apply(items), total=len(items),
+                           view=view, sorts=SORTS, statuses=ARTWORK_STATUSES, tags=tags,
+                           winners=winners, results=results,
                            max_upload=svc.config.max_upload_bytes), status
 
 
@@ -158,11 +145,21 @@ def upload_video(title_id: str):
     return redirect(url_for("studio.job_page", job_id=job["id"]))
 
 
+def _job_artwork_ids(job: dict) -> list[str]:
+    result = job.get("result") or {}
+    found = [c["artwork_id"] for c in result.get("candidates", ())]
+    found += [f["artwork_id"] for f in result.get("files", ()) if f.get("artwork_id")]
+    return found
+
+
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str):
-    """An ingest job's progress."""
-    job = job_view(services().jobs.get(job_id))
-    return render_template("job.html", job=job)
+    """An ingest job's progress; once done, the artworks it stored, to approve at once."""
+    svc = services()
+    job = job_view(svc.jobs.get(job_id))
+    ids = _job_artwork_ids(job)
+    found = artworks_by_id(svc.store, ids)
+    return render_template("job.html", job=job, artworks=[found[i] for i in ids if i in found])
 
 
 @bp.get("/jobs/<job_id>.json")
@@ -183,9 +180,28 @@ def set_status(artwork_id: str):
     svc = services()
     art = svc.store.set_status(artwork_id, status, max_live=svc.config.max_live)
     svc.catalog.invalidate(art.title_id)
-    verb = {"live": "Approved", "retired": "Retired", "candidate": "Moved back to candidates:"}[status]
-    flash(f"{verb} artwork {art.id[:12]}.")
+    flash(f"{_VERBS[status]} artwork {art.id[:12]}.")
     return redirect(url_for("studio.title_page", title_id=art.title_id) + f"#art-{art.id}")
+
+
+@bp.post("/titles/<title_id>/status")
+def set_statuses(title_id: str):
+    """Approve, retire or move back several of a title's artworks at once: all of them, or none."""
+    status = form_value("status") or ""
+    if status not in ARTWORK_STATUSES:
+        raise InvalidRequestError(f"Status must be one of {', '.join(ARTWORK_STATUSES)}.")
+    ids = request.form.getlist("artwork")
+    if not ids:
+        raise InvalidRequestError("Select one or more artworks first (the boxes on their cards).")
+    svc = services()
+    svc.store.get_title(title_id)
+    arts = svc.store.set_statuses(ids, status, max_live=svc.config.max_live, title_id=title_id)
+    svc.catalog.invalidate(title_id)
+    what = f"{len(arts)} artwork{'s' if len(arts) != 1 else ''}"
+    done = {"live": f"Approved {what}", "retired": f"Retired {what}",
+            "candidate": f"Moved {what} back to the candidates"}[status]
+    flash(f"{done}: {', '.join(a.id[:12] for a in arts)}.")
+    return redirect(url_for("studio.title_page", title_id=title_id))
 
 
 @bp.post("/artworks/<artwork_id>/default")
@@ -196,26 +212,3 @@ def set_default(artwork_id: str):
     svc.catalog.invalidate(art.title_id)
     flash(f"Artwork {art.id[:12]} is now the default of {art.title_id}.")
     return redirect(url_for("studio.title_page", title_id=art.title_id) + f"#art-{art.id}")
-
-
-# -- insights ----------------------------------------------------------------------------
-
-
-def _insights_page(title_id: str | None):
-    svc = services()
-    title = svc.store.get_title(title_id) if title_id else None
-    insights = current_app.extensions[INSIGHTS_KEY].get(svc, title_id)
-    return render_template("insights.html", title=title, insights=insights,
-                           window=svc.config.reward_window)
-
-
-@bp.get("/insights")
-def catalog_insights():
-    """Creative insights across the catalog."""
-    return _insights_page(None)
-
-
-@bp.get("/titles/<title_id>/insights")
-def title_insights(title_id: str):
-    """Creative insights for one title."""
-    return _insights_page(title_id)

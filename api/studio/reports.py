@@ -2,6 +2,7 @@
 log started from a form, with their progress."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Blueprint, jsonify, redirect, render_template, request, send_from_directory, url_for
@@ -31,8 +32,11 @@ def _root() -> Path:
 @bp.get("/")
 def reports():
     """The report folders and the form that starts a replay."""
+    svc = services()
+    window = svc.config.reward_window
     return render_template("reports.html", reports=list_reports(_root()), estimators=tuple(ESTIMATORS),
-                           policies=DEFAULT_POLICIES, decisions=services().store.count_decisions())
+                           policies=DEFAULT_POLICIES, decisions=svc.store.count_decisions(),
+                           closed=svc.store.count_decisions(until=time.time() - window), window=window)
 
 
 @bp.post("/runs")

@@ -11,8 +11,9 @@ from api import studio
 from api.config import Config, load_config
 from api.errors import TooLargeError
 from api.runtime.services import Launch, Services
-from api.web import creatives, ops, serving
+from api.web import creatives, crops, ops, privacy, serving
 from api.web.errors import register_error_handlers
+from api.web.headers import add_security_headers
 from api.web.requests import body_limit
 
 
@@ -31,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | Config | None = None,
     atexit.register(svc.close)
 
     register_error_handlers(app)
-    for blueprint in (serving.bp, creatives.bp, ops.bp):
+    for blueprint in (serving.bp, creatives.bp, ops.bp, privacy.bp, crops.bp):
         app.register_blueprint(blueprint)
     studio.register(app)
 
@@ -50,6 +51,6 @@ def create_app(test_config: Mapping[str, Any] | Config | None = None,
         svc.metrics.observe(request.endpoint or "unknown",
                             None if started is None else time.perf_counter() - started,
                             response.status_code)
-        return response
+        return add_security_headers(response)
 
     return app

@@ -3,25 +3,20 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, send_file, url_for
 
-from artwork.records import ARTWORK_STATUSES
+from artwork.eligibility import eligibility_from
 
 from api.errors import InvalidRequestError, UnknownIdError
 from api.runtime.jobs import job_view
 from api.runtime.serializers import artwork_dict, title_dict
-from api.web.auth import require_token
+from api.web.auth import require_role, signed_in_principal
 from api.web.current import services
 from api.web.errors import message_for, recorded_error, status_for
-from api.web.requests import (
-    form_value,
-    json_body,
-    json_object,
-    optional,
-    required_str,
-    string_list,
-    uploaded_files,
-)
+from api.web.requests import form_value, json_body, optional, uploaded_files
+from api.web.schemas import validated
 
 bp = Blueprint("creatives", __name__)
+# How long a client may keep a live artwork's image: a day, so one retired since goes soon.
+PUBLIC_IMAGE_SECONDS = 86400
 
 
 def _job_json(job: dict):
@@ -35,24 +30,21 @@ def _artwork_json(art) -> dict:
 
 
 @bp.post("/titles")
-@require_token
+@require_role("editor")
 def create_title():
-    body = json_body()
-    title = services().store.add_title(
-        required_str(body, "id"), required_str(body, "name"),
-        string_list(body, "genres"),
-    )
+    body = validated("NewTitle", json_body())
+    title = services().store.add_title(body["id"], body["name"], body.get("genres", []))
     return jsonify(title_dict(title)), 201
 
 
 @bp.get("/titles")
-@require_token
+@require_role("viewer")
 def list_titles():
     return jsonify({"titles": [title_dict(t) for t in services().store.list_titles()]})
 
 
 @bp.get("/titles/<title_id>")
-@require_token
+@require_role("viewer")
 def get_title(title_id: str):
     store = services().store
     title = store.get_title(title_id)
@@ -61,7 +53,7 @@ def get_title(title_id: str):
 
 
 @bp.post("/titles/<title_id>/artworks")
-@require_token
+@require_role("editor")
 def upload_stills(title_id: str):
     svc = services()
     svc.store.get_title(title_id)
@@ -91,7 +83,7 @@ def upload_stills(title_id: str):
 
 
 @bp.post("/titles/<title_id>/videos")
-@require_token
+@require_role("editor")
 def upload_video(title_id: str):
     svc = services()
     svc.store.get_title(title_id)
@@ -109,45 +101,58 @@ def upload_video(title_id: str):
 
 
 @bp.get("/jobs/<job_id>")
-@require_token
+@require_role("viewer")
 def get_job(job_id: str):
     return jsonify(job_view(services().jobs.get(job_id)))
 
 
 @bp.patch("/artworks/<artwork_id>")
-@require_token
+@require_role("editor")
 def update_artwork(artwork_id: str):
-    body = json_object()
-    unknown = set(body) - {"status", "default"}
-    if unknown:
-        raise InvalidRequestError(f"unknown field(s) {sorted(unknown)}; send `status` and/or `default`")
+    body = validated("ArtworkChange", json_body())
     if not body:
-        raise InvalidRequestError("send `status` (candidate, live, retired) and/or `default` (true)")
+        raise InvalidRequestError("send `status` (candidate, live, retired), `default` (true) "
+                                  "and/or `eligibility` (rules)")
     store = services().store
     art = store.get_artwork(artwork_id)
-    status = body.get("status")
-    if status is not None and status not in ARTWORK_STATUSES:
-        raise InvalidRequestError(f"status must be one of {', '.join(ARTWORK_STATUSES)}")
-    default = body.get("default")
-    if default is not None and not isinstance(default, bool):
-        raise InvalidRequestError("default must be true or false")
+    status, default = body.get("status"), body.get("default")
+    rules = eligibility_from(body["eligibility"]) if "eligibility" in body else None
     if status is not None:
         art = store.set_status(artwork_id, status, max_live=services().config.max_live)
     if default is not None:
         art = store.set_default(artwork_id, default)
+    if rules is not None:
+        art = store.set_eligibility(artwork_id, rules)
     services().catalog.invalidate(art.title_id)
     return jsonify(_artwork_json(art))
 
 
+@bp.delete("/artworks/<artwork_id>")
+@require_role("editor")
+def delete_artwork(artwork_id: str):
+    art = services().store.delete_artwork(artwork_id)
+    services().catalog.invalidate(art.title_id)
+    return jsonify({"deleted": art.id, "title_id": art.title_id})
+
+
 @bp.get("/artworks/<artwork_id>/image")
 def artwork_image(artwork_id: str):
+    # A live artwork is public (the UI shows it to everyone); the others only to signed-in
+    # users, and never kept by a cache, so a retired picture does not linger anywhere.
     store = services().store
     art = store.get_artwork(artwork_id)
+    live = art.status == "live"
+    if not live and signed_in_principal() is None:
+        raise UnknownIdError(f"no artwork {artwork_id!r} is live; sign in to see the others")
     path = store.image_path(art)
     if not path.is_file():
         raise UnknownIdError(f"the image file of artwork {artwork_id} is missing")
     mimetype = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[path.suffix]
-    response = send_file(path, mimetype=mimetype, etag=art.id, conditional=True, max_age=31536000)
-    response.cache_control.public = True
-    response.cache_control.immutable = True
+    response = send_file(path, mimetype=mimetype, etag=art.id, conditional=live,
+                         max_age=PUBLIC_IMAGE_SECONDS if live else None)
+    if live:
+        response.cache_control.public = True
+    else:
+        response.cache_control.private = True
+        response.cache_control.no_store = True
     return response

@@ -7,6 +7,7 @@ from typing import TypeVar
 from flask import Flask, current_app, has_app_context, jsonify
 from werkzeug.exceptions import HTTPException
 
+from artwork import accounts
 from artwork import errors as catalog
 from bandit import errors as bandit
 from simulator import errors as simulator
@@ -33,6 +34,8 @@ STATUS: dict[type[BaseException], int] = {
     catalog.JournalError: 503,
     catalog.StorageFullError: 503,
     catalog.StoreUnavailableError: 503,
+    accounts.InvalidCredentialsError: 401,
+    accounts.SignInThrottledError: 429,
     # the bandit
     bandit.BanditError: 400,
     bandit.InvalidCandidatesError: 400,
@@ -61,6 +64,8 @@ STATUS: dict[type[BaseException], int] = {
     simulator.ExternalPolicyError: 400,
     simulator.SimulationError: 400,
     simulator.WorldError: 400,
+    simulator.NoEvidenceError: 409,
+    simulator.ClusterError: 503,
     # the product itself
     api.ApiError: 500,
     api.InvalidRequestError: 400,
@@ -94,6 +99,12 @@ RETRY_AFTER: dict[type[BaseException], int] = {
     catalog.SchemaError: 60,
     bandit.SnapshotError: 5,
 }
+
+
+def retry_after_for(exc: BaseException) -> int | None:
+    """Seconds the client should wait before trying again (a throttled sign-in names its own)."""
+    own = getattr(exc, "retry_after", None)
+    return own if isinstance(own, int) else _nearest(RETRY_AFTER, type(exc))
 
 
 def _nearest(table: dict[type[BaseException], T], kind: type[BaseException]) -> T | None:
@@ -183,4 +194,4 @@ def register_error_handlers(app: Flask) -> None:
         if status == 500:
             log.exception("unhandled error")
             return error_response("internal error; the server log has the details", 500)
-        return error_response(message_for(exc), status, _nearest(RETRY_AFTER, type(exc)))
+        return error_response(message_for(exc), status, retry_after_for(exc))

@@ -1,173 +1,258 @@
-"""The OpenAPI 3.1 description of every endpoint."""
+"""The OpenAPI 3.1 description served at /openapi.json, built from the schemas the views
+validate with (api/web/schemas.py) and the limits the server enforces.
+
+Every operation has an operationId and documents every status it can answer with; the
+contract test (schemathesis against a live server) holds the server to it.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+from artwork.eligibility import MATURITY_LEVELS
+
+from api.config import Config
+from api.runtime.context import MAX_VALUE_LENGTH
+from api.web.requests import SMALL_BODY_BYTES
+from api.web.schemas import ID, SCHEMAS
+
+_ERROR_TEXT = {
+    400: "Bad request: the message says which parameter or field, and why",
+    401: "No credentials: send `Authorization: Bearer TOKEN` (a user's API token)",
+    403: "A wrong or revoked token, or a role that does not allow this",
+    404: "Not found",
+    408: "The request body did not arrive in time",
+    409: "Already exists, or conflicts with what exists (e.g. too many live artworks)",
+    413: f"Body over this route's limit ({SMALL_BODY_BYTES} bytes except on the upload routes)",
+    422: "An image that cannot serve as artwork",
+    429: "Too many failed sign-ins from this client within a minute: wait Retry-After seconds",
+    503: "Not ready, or nothing can be written (a full disk); see Retry-After",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "integer", "minimum": 1}}}
+_TEXT = "^[^\\u0000-\\u001f\\u007f]*$"
 
 
-def _resp(description: str, schema: dict | None = None, media: str = "application/json") -> dict:
-    out: dict[str, Any] = {"description": description}
-    if schema is not None:
-        out["content"] = {media: {"schema": schema}}
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: str, status: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": _ref(schema)}}}
+    if status == 429:
+        out["headers"] = {**_RETRY_AFTER}
     return out
 
 
-def _errors(*codes: int) -> dict:
-    text = {400: "Bad request", 401: "No bearer token", 403: "Wrong token", 404: "Not found",
-            405: "Method not allowed (the Allow header lists the allowed ones)",
-            408: "The request (head or body) did not arrive in time",
-            409: "Already exists, or conflicts with what exists",
-            413: "Body over this route's limit (a few KiB except on the upload routes)",
-            422: "An image that cannot serve as artwork",
-            503: "Not ready, or nothing can be written (a full disk); see Retry-After"}
-    return {str(c): _resp(text[c], _ERROR) for c in codes}
+def _errors(*codes: int, schema: str = "Error") -> dict[str, Any]:
+    return {str(c): _json(_ERROR_TEXT[c], schema, c) for c in codes}
 
 
-def _q(name: str, description: str, required: bool = False, schema: dict | None = None) -> dict:
+def _query(name: str, description: str, schema: dict[str, Any], required: bool = False,
+           **extra: Any) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "description": description,
-            "schema": schema or {"type": "string"}}
+            "schema": schema, **extra}
 
 
-def _p(name: str, description: str) -> dict:
+def _path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}}
+            "schema": {k: v for k, v in ID.items() if k != "description"}}
 
 
-_AUTH = [{"bearer": []}]
-_OBJ = {"type": "object"}
+def _op(operation_id: str, summary: str, responses: dict[str, Any], *,
+        role: str | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"operationId": operation_id, "summary": summary}
+    if role is not None:
+        out["security"] = [{"bearer": []}]
+        out["description"] = f"Needs a user's API token with at least the `{role}` role."
+        responses = {**responses, **_errors(401, 403, 429, 503)}
+    return {**out, **extra, "responses": responses}
 
 
-def openapi_document(max_titles: int = 24) -> dict[str, Any]:
-    """The API description served at /openapi.json."""
-    paths: dict[str, Any] = {
-        "/artwork": {"get": {
-            "summary": "Choose the artwork to show for each title (one logged decision each)",
-            "parameters": [
-                _q("user", "opaque user id (unknown users are served)", True),
-                _q("title", f"title id; repeat for a row of titles (at most {max_titles})", True,
-                   {"type": "array", "items": {"type": "string"}, "maxItems": max_titles}),
-                _q("device", "device class, e.g. tv, mobile, web"),
-                _q("country", "two-letter country code"),
-                _q("hour", "local hour 0-23", schema={"type": "integer", "minimum": 0,
-                                                      "maximum": 23}),
-                _q("row", "row of the home page the titles are in"),
-            ],
-            "responses": {
-                "200": _resp("One decision per title", {"$ref": "#/components/schemas/Choices"}),
-                **_errors(400, 404, 503),
-            },
-        }},
-        "/feedback": {"post": {
-            "summary": "Report impression, click or play for served decisions (idempotent)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "oneOf": [{"$ref": "#/components/schemas/Feedback"},
-                          {"type": "array", "items": {"$ref": "#/components/schemas/Feedback"}},
-                          {"type": "object", "properties": {"events": {
-                              "type": "array",
-                              "items": {"$ref": "#/components/schemas/Feedback"}}}}]}}}},
-            "responses": {"202": _resp("Recorded", _OBJ), **_errors(400, 404, 413, 503)},
-        }},
+def _json_body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _context_parameters(names: tuple[str, ...], placements: tuple[str, ...]) -> list[dict[str, Any]]:
+    words = {"device": "device class, e.g. tv, mobile, web", "country": "two-letter country code",
+             "row": "row of the home page the titles are in",
+             "language": "the profile's language, e.g. de or pt-BR (artworks limited to other "
+                         "languages are not candidates)",
+             "page": "the page of the UI, e.g. home"}
+    out = []
+    for name in names:
+        if name == "hour":
+            out.append(_query("hour", "local hour 0-23",
+                              {"type": "integer", "minimum": 0, "maximum": 23}))
+        elif name == "placement" and placements:
+            out.append(_query("placement", "the shape the artwork is shown in: only artworks with "
+                              "a crop for it are candidates, and `image_url` is that crop",
+                              {"enum": list(placements)}))
+        elif name == "maturity":
+            out.append(_query("maturity", "the profile's maturity ceiling: artworks rated above "
+                              "it are not candidates (without it, only artworks rated "
+                              f"`{MATURITY_LEVELS[0]}` or unrated are)", {"enum": list(MATURITY_LEVELS)}))
+        else:
+            out.append(_query(name, words.get(name, "a context value"),
+                              {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH,
+                               "pattern": _TEXT}))
+    return out
+
+
+def _paths(max_titles: int, context_params: tuple[str, ...],
+           placements: tuple[str, ...]) -> dict[str, Any]:
+    title_id, job_id, artwork_id = (_path("title_id", "title id"), _path("job_id", "job id"),
+                                    _path("artwork_id", "artwork id"))
+    images = {m: {"schema": {"type": "string", "format": "binary"}}
+              for m in ("image/jpeg", "image/png", "image/webp")}
+    return {
+        "/artwork": {"get": _op(
+            "chooseArtwork", "Choose the artwork to show for each title (one logged decision each)",
+            {"200": _json("One decision per title", "Choices"), **_errors(400, 404, 503)},
+            parameters=[
+                _query("user", "opaque user id (unknown users are served)",
+                       {"type": "string", "minLength": 1, "maxLength": 256, "pattern": _TEXT},
+                       True, example="u-42"),
+                _query("title", f"title id; repeat for a row of titles (at most {max_titles})",
+                       {"type": "array", "minItems": 1, "maxItems": max_titles,
+                        "uniqueItems": True, "items": {"type": "string", "minLength": 1}},
+                       True, style="form", explode=True, example=["night-train"]),
+                *_context_parameters(context_params, placements),
+            ])},
+        "/feedback": {"post": _op(
+            "reportFeedback", "Report impression, click or play for served decisions "
+            "(idempotent per event and kind)",
+            {"202": _json("Recorded (new ones and repeats counted)", "FeedbackRecorded"),
+             **_errors(400, 404, 413, 503)},
+            requestBody=_json_body("FeedbackBody"))},
         "/titles": {
-            "get": {"summary": "List titles", "security": _AUTH,
-                    "responses": {"200": _resp("Titles", _OBJ), **_errors(401, 403)}},
-            "post": {"summary": "Create a title", "security": _AUTH,
-                     "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": {"type": "object", "required": ["id", "name"], "properties": {
-                             "id": {"type": "string"}, "name": {"type": "string"},
-                             "genres": {"type": "array", "items": {"type": "string"}}}}}}},
-                     "responses": {"201": _resp("Created", _OBJ),
-                                   **_errors(400, 401, 403, 409, 413, 503)}},
+            "get": _op("listTitles", "List titles", {"200": _json("Titles", "Titles")},
+                       role="viewer"),
+            "post": _op("createTitle", "Create a title",
+                        {"201": _json("Created", "Title"), **_errors(400, 409, 413)},
+                        role="editor", requestBody=_json_body("NewTitle")),
         },
-        "/titles/{title_id}": {"get": {
-            "summary": "A title with its artworks", "security": _AUTH,
-            "parameters": [_p("title_id", "title id")],
-            "responses": {"200": _resp("Title", _OBJ), **_errors(401, 403, 404)}}},
-        "/titles/{title_id}/artworks": {"post": {
-            "summary": "Upload stills (multipart field `file`, repeatable); per-file results once "
-                       "the ingest worker has them, else 202 with the job to poll",
-            "security": _AUTH, "parameters": [_p("title_id", "title id")],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {"file": {"type": "array", "items": {
-                    "type": "string", "format": "binary"}}}}}}},
-            "responses": {"201": _resp("All stored", _OBJ), "207": _resp("Some stored", _OBJ),
-                          "202": _resp("Still being ingested: poll the job's url", _OBJ),
-                          **_errors(400, 401, 403, 404, 408, 409, 413, 422, 503)}}},
-        "/titles/{title_id}/videos": {"post": {
-            "summary": "Upload a video; starts a background ingest job", "security": _AUTH,
-            "parameters": [_p("title_id", "title id")],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {
+        "/titles/{title_id}": {"get": _op(
+            "getTitle", "A title with its artworks",
+            {"200": _json("Title", "TitleWithArtworks"), **_errors(400, 404)},
+            role="viewer", parameters=[title_id])},
+        "/titles/{title_id}/artworks": {"post": _op(
+            "uploadStills", "Upload stills (multipart field `file`, repeatable); per-file results "
+            "once the ingest worker has them, else 202 with the job to poll",
+            {"201": _json("All stored", "UploadResults"),
+             "207": _json("Some stored", "UploadResults"),
+             "202": _json("Still being ingested: poll the job's url", "Job"),
+             **_errors(400, 409, 413, 422, schema="UploadRefused"), **_errors(404, 408)},
+            role="editor", parameters=[title_id],
+            requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {"file": {
+                    "type": "array", "minItems": 1,
+                    "items": {"type": "string", "format": "binary"}}}}}}})},
+        "/titles/{title_id}/videos": {"post": _op(
+            "uploadVideo", "Upload a video; starts a background ingest job",
+            {"202": _json("Job queued", "Job"), **_errors(400, 404, 408, 413)},
+            role="editor", parameters=[title_id],
+            requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
                     "file": {"type": "string", "format": "binary"},
-                    "max_candidates": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
-            "responses": {"202": _resp("Job queued", _OBJ),
-                          **_errors(400, 401, 403, 404, 408, 413, 503)}}},
-        "/jobs/{job_id}": {"get": {
-            "summary": "Progress and result of an ingest job", "security": _AUTH,
-            "parameters": [_p("job_id", "job id")],
-            "responses": {"200": _resp("Job", _OBJ), **_errors(401, 403, 404)}}},
-        "/artworks/{artwork_id}": {"patch": {
-            "summary": "Change an artwork's status and/or default flag", "security": _AUTH,
-            "parameters": [_p("artwork_id", "artwork id")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "status": {"enum": ["candidate", "live", "retired"]},
-                    "default": {"type": "boolean"}}}}}},
-            "responses": {"200": _resp("Updated artwork", _OBJ),
-                          **_errors(400, 401, 403, 404, 503)}}},
-        "/artworks/{artwork_id}/image": {"get": {
-            "summary": "The artwork's image (ETag and long-lived cache headers)",
-            "parameters": [_p("artwork_id", "artwork id")],
-            "responses": {"200": {"description": "Image", "content": {
-                m: {"schema": {"type": "string", "format": "binary"}}
-                for m in ("image/jpeg", "image/png", "image/webp")}},
-                "304": {"description": "Not modified"}, **_errors(404)}}},
-        "/ping": {"get": {"summary": "Liveness without touching the store",
-                          "responses": {"200": _resp("OK", _OBJ)}}},
-        "/healthz": {"get": {"summary": "Liveness, and the model serving: a snapshot, or the "
-                                        "exploratory (untrained) policy and why",
-                             "responses": {"200": _resp("OK", _OBJ)}}},
-        "/readyz": {"get": {
-            "summary": "Readiness: database sound and writable, journal backlog, model loaded, "
-                       "learner lag; each check with what was found",
-            "responses": {"200": _resp("Ready", _OBJ), "503": _resp("Not ready", _OBJ)}}},
-        "/stats": {"get": {
-            "summary": "Impressions, clicks, plays and take rate per artwork and per policy "
-                       "(creatives only: business figures, and an aggregate over the title's log)",
-            "security": _AUTH, "parameters": [_q("title", "title id", True)],
-            "responses": {"200": _resp("Statistics", _OBJ), **_errors(400, 401, 403, 404)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics, the totals of every worker: "
-                             "decisions, feedback, latency, errors, model version, journal "
-                             "backlog and refused lines, the learner's lag, examples learned, "
-                             "snapshot version and errors", "responses": {
-            "200": _resp("Metrics", {"type": "string"}, "text/plain")}}},
-        "/openapi.json": {"get": {"summary": "This document",
-                                  "responses": {"200": _resp("OpenAPI", _OBJ)}}},
+                    "max_candidates": {"type": "integer", "minimum": 1, "maximum": 100,
+                                       "default": 8}}}}}})},
+        "/jobs/{job_id}": {"get": _op(
+            "getJob", "Progress and result of an ingest job",
+            {"200": _json("Job", "Job"), **_errors(404)}, role="viewer", parameters=[job_id])},
+        "/artworks/{artwork_id}": {
+            "patch": _op(
+                "updateArtwork", "Change an artwork's status, default flag and/or eligibility "
+                "rules (audited)",
+                {"200": _json("Updated artwork", "Artwork"), **_errors(400, 404, 409, 413)},
+                role="editor", parameters=[artwork_id], requestBody=_json_body("ArtworkChange")),
+            "delete": _op(
+                "deleteArtwork", "Delete an artwork for good: image file and catalog row "
+                "(audited); logged decisions keep its id",
+                {"200": _json("Deleted", "ArtworkDeleted"), **_errors(400, 404)},
+                role="editor", parameters=[artwork_id]),
+        },
+        "/artworks/{artwork_id}/crops": {
+            "get": _op("listCrops", "The artwork's crop for each placement, or why it has none",
+                       {"200": _json("Crops", "Crops"), **_errors(400, 404)}, role="viewer",
+                       parameters=[artwork_id]),
+            "post": _op("proposeCrops", "Propose the artwork's crops again (those a person set "
+                        "are kept)", {"200": _json("Crops", "Crops"), **_errors(400, 404, 413)},
+                        role="editor", parameters=[artwork_id]),
+        },
+        "/artworks/{artwork_id}/crops/{placement}": {"put": _op(
+            "setCrop", "Set the crop box of one placement by hand (audited)",
+            {"200": _json("The crop", "Crop"), **_errors(400, 404, 413)}, role="editor",
+            parameters=[artwork_id, _path("placement", "placement name")],
+            requestBody=_json_body("CropChange"))},
+        "/crops/{name}": {"get": _op(
+            "getCrop", "A rendered crop, named by its content: public and cached for good while "
+                       "its artwork is live, else only with a token or studio session",
+            {"200": {"description": "JPEG", "content": {"image/jpeg": {
+                "schema": {"type": "string", "format": "binary"}}}},
+             "304": {"description": "Not modified"}, **_errors(401, 403, 404, 429, 503)},
+            security=[{}, {"bearer": []}],
+            parameters=[{"name": "name", "in": "path", "required": True,
+                         "description": "the crop's content hash and .jpg",
+                         "schema": {"type": "string", "pattern": "^[0-9a-f]{20}\\.jpg$"}}])},
+        "/erasures": {"post": _op(
+            "eraseUser", "Erase a viewer's decisions, feedback and plays; only that an erasure "
+            "happened (when, by whom) is recorded",
+            {"201": _json("Erased", "Erasure"), **_errors(400, 413)},
+            role="admin", requestBody=_json_body("ErasureRequest"))},
+        "/artworks/{artwork_id}/image": {"get": _op(
+            "getArtworkImage", "The artwork's image: public while live (ETag, cached a day); "
+            "the others only with a token or studio session, never cached",
+            {"200": {"description": "Image", "content": images},
+             "304": {"description": "Not modified"},
+             **_errors(401, 403, 404, 429, 503)},
+            security=[{}, {"bearer": []}], parameters=[artwork_id])},
+        "/ping": {"get": _op("ping", "Liveness without touching the store",
+                             {"200": _json("OK", "Ping")})},
+        "/healthz": {"get": _op(
+            "health", "Liveness, and the model serving: a snapshot, or the exploratory "
+            "(untrained) policy and why", {"200": _json("OK", "Health")})},
+        "/readyz": {"get": _op(
+            "readiness", "Readiness: database sound and writable, journal backlog, model loaded, "
+            "learner lag; each check with what was found",
+            {"200": _json("Ready", "Readiness"), "503": _json("Not ready", "Readiness")})},
+        "/stats": {"get": _op(
+            "titleStats", "Impressions, clicks, plays and take rate per artwork and per policy "
+            "(business figures, and an aggregate over the title's log)",
+            {"200": _json("Statistics", "Stats"), **_errors(400, 404)}, role="viewer",
+            parameters=[_query("title", "title id", {"type": "string", "minLength": 1}, True,
+                               example="night-train")])},
+        "/stats/experiments/{name}": {"get": _op(
+            "experimentStats", "An experiment's arms: decisions and take rate with its interval; "
+            "each arm against the first: the difference of per-user take rates with its "
+            "always-valid 95% confidence sequence (it may be looked at any time)",
+            {"200": _json("Statistics", "ExperimentStats"), **_errors(404)}, role="viewer",
+            parameters=[_path("name", "experiment name")])},
+        "/metrics": {"get": _op(
+            "metrics", "Prometheus metrics, the totals of every worker: decisions, feedback, "
+            "latency, errors, model version, journal backlog and refused lines, the learner's "
+            "lag, examples learned, snapshot version and errors",
+            {"200": {"description": "Metrics",
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}})},
+        "/openapi.json": {"get": _op("openapi", "This document", {"200": {
+            "description": "OpenAPI 3.1",
+            "content": {"application/json": {"schema": {"type": "object"}}}}})},
     }
+
+
+def openapi_document(max_titles: int = 24,
+                     context_params: tuple[str, ...] = Config.context_params,
+                     placements: tuple[str, ...] = Config().placement_names) -> dict[str, Any]:
+    """The API description served at /openapi.json (for the configured titles and context)."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "artbandit", "version": "0.1.0",
-                 "description": "Artwork personalization: serving, feedback, creatives' "
-                 "catalog and operations. Every error body is {error, status}."},
-        "paths": paths,
+                 "description": "Artwork personalization: serving, feedback, creatives' catalog "
+                 "and operations. Every error body is {error, status}. Creatives' routes need a "
+                 "user's API token (`artbandit user token create NAME`)."},
+        "paths": _paths(max_titles, context_params, placements),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {"type": "object", "required": ["error", "status"], "properties": {
-                    "error": {"type": "string"}, "status": {"type": "integer"}}},
-                "Choice": {"type": "object", "properties": {
-                    "event_id": {"type": "string"}, "title_id": {"type": "string"},
-                    "artwork_id": {"type": "string"}, "image_url": {"type": "string"},
-                    "probability": {"type": "number"}, "policy": {"type": "string"},
-                    "model_version": {"type": "integer"}}},
-                "Choices": {"type": "object", "properties": {
-                    "user": {"type": "string"},
-                    "choices": {"type": "array", "items": {"$ref": "#/components/schemas/Choice"}},
-                }},
-                "Feedback": {"type": "object", "required": ["event_id", "kind"], "properties": {
-                    "event_id": {"type": "string"},
-                    "kind": {"enum": ["impression", "click", "play"]},
-                    "value": {"type": "number"}}},
-            },
+            "schemas": SCHEMAS,
         },
     }

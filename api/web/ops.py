@@ -5,8 +5,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.errors import InvalidRequestError
 from api.runtime.health import model_state, readiness
+from api.runtime import experiments
 from api.runtime.stats import title_stats
-from api.web.auth import require_token
+from api.web.auth import require_role
 from api.web.current import services
 from api.web.errors import public
 from api.web.openapi import openapi_document
@@ -38,14 +39,24 @@ def readyz():
 
 
 @bp.get("/stats")
-@require_token
+@require_role("viewer")
 def stats():
-    # Behind the creatives' token: per-artwork performance is the business's to see, and each
+    # Behind sign-in: per-artwork performance is the business's to see, and each
     # call aggregates the title's whole log.
     title = request.args.get("title", "")
     if not title:
         raise InvalidRequestError("parameter `title` is required, e.g. /stats?title=T")
     return jsonify(title_stats(services().store, title))
+
+
+@bp.get("/stats/experiments/<name>")
+@require_role("viewer")
+def experiment_stats(name: str):
+    # Per arm: decisions and take rate; the difference between arms with its always-valid
+    # confidence sequence (see api/runtime/experiments.py).
+    svc = services()
+    return jsonify(experiments.experiment_stats(
+        svc.store, name, window=svc.config.reward_window, reward_of=svc.config.reward_mapping))
 
 
 @bp.get("/metrics")
@@ -55,4 +66,6 @@ def metrics():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    config = services().config
+    return jsonify(openapi_document(config.max_titles, config.context_params,
+                                    config.placement_names))

@@ -102,32 +102,6 @@ def _late() -> RequestTimeoutError:
     return RequestTimeoutError("the request body did not arrive in time; send it again")
 
 
-def json_object() -> dict[str, Any]:
-    """The request's JSON body, which must be an object."""
-    body = json_body()
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the JSON body must be an object")
-    return body
-
-
-def required_str(body: Any, key: str) -> str:
-    """A non-empty string field of a JSON object."""
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the JSON body must be an object")
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequestError(f"`{key}` is required and must be a non-empty string")
-    return value
-
-
-def string_list(body: Mapping[str, Any], key: str) -> list[str]:
-    """An optional list-of-strings field of a JSON object."""
-    value = body.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidRequestError(f"`{key}` must be a list of strings")
-    return value
-
-
 def optional(args: Mapping[str, str], key: str, kind: Callable[[str], T], default: T) -> T:
     """An optional query or form parameter converted by `kind`; 400 if it does not convert."""
     raw = args.get(key)

@@ -54,7 +54,12 @@ def choose_artwork():
         raise InvalidRequestError(f"at most {svc.config.max_titles} titles per request; got {len(titles)}")
     if len(set(titles)) != len(titles):
         raise InvalidRequestError("a title is named twice; name each title once")
-    served = svc.engine.decide(user, titles, context_features(params, svc.config.context_params))
+    features = context_features(params, svc.config.context_params)
+    placement = features.get("placement")
+    if placement is not None and placement not in svc.config.placement_names:
+        raise InvalidRequestError(f"parameter `placement` must be one of "
+                                  f"{', '.join(svc.config.placement_names)}")
+    served = svc.engine.decide(user, titles, features)
     before, after = _image_url_parts(environ.get("SCRIPT_NAME", ""))
     choices = []
     decided = svc.metrics.decided
@@ -62,7 +67,8 @@ def choose_artwork():
         d = s.decision
         choices.append({
             "title_id": d.title_id, "event_id": d.event_id, "artwork_id": d.action,
-            "image_url": f"{before}{d.action}{after}",
+            "image_url": (f"{before}{d.action}{after}" if s.crop is None
+                          else url_for("crops.crop_image", name=s.crop.name)),
             "probability": d.probability, "policy": d.policy, "model_version": d.model_version,
         })
         decided(d.policy)

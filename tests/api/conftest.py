@@ -20,7 +20,7 @@ def app_settings(data_dir: Path, **extra) -> dict:
     """Settings that make learning visible within a test's time."""
     return {"data_dir": str(data_dir), "token": TOKEN, "reward_window": 0.3,
             "learn_interval": 0.05, "snapshot_every": 10, "catalog_ttl": 0.0, "seed": 1,
-            "max_upload_bytes": 1_000_000, "embedder": "classic", **extra}
+            "max_upload_bytes": 1_000_000, "embedder": "classic", "cookie_secure": False, **extra}
 
 
 @pytest.fixture

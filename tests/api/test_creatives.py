@@ -35,11 +35,13 @@ def test_image_has_type_etag_and_cache_headers(client, ingest_worker, jpeg_bytes
     data = {"file": [(io.BytesIO(jpeg_bytes(1)), "a.jpg"), (io.BytesIO(png_bytes(2)), "b.png")]}
     results = client.post("/titles/t1/artworks", headers=AUTH, data=data).get_json()["results"]
     jpg, png = (x["artwork"] for x in results)
+    for art in (jpg, png):  # live artworks are public; the others need sign-in (test_hardening)
+        client.patch(f"/artworks/{art['id']}", json={"status": "live"}, headers=AUTH)
     r = client.get(f"/artworks/{jpg['id']}/image")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     assert r.data == jpeg_bytes(1)
     assert r.headers["ETag"].strip('"') == jpg["id"]
-    assert "max-age=31536000" in r.headers["Cache-Control"]
+    assert "public" in r.headers["Cache-Control"] and "max-age=86400" in r.headers["Cache-Control"]
     again = client.get(f"/artworks/{jpg['id']}/image", headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304
     assert client.get(f"/artworks/{png['id']}/image").mimetype == "image/png"

@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import subprocess
 
+import psycopg
+import pytest
+
 from api.cli import main
 
 
@@ -32,3 +35,25 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path, capsys):
     # the server it started is gone
     left = subprocess.run(["pgrep", "-f", str(out / "data")], capture_output=True, text=True)
     assert left.stdout.strip() == "", f"processes left behind: {left.stdout}"
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_on_postgres(tmp_path, capsys, postgres_url):
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--decisions", "1000", "--users", "100", "--seed", "3",
+                 "--database-url", postgres_url])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "Offline replay" in text and f"Everything is in {out}" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_version"] >= 1 and len(summary["titles"]) == 4
+    assert not (out / "data" / "artbandit.db").exists()  # nothing went to SQLite
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM decisions").fetchone()[0] >= 1000
+        assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] >= 1
+        missing = conn.execute("SELECT count(*) FROM artworks a WHERE NOT EXISTS "
+                               "(SELECT 1 FROM images i WHERE i.path = a.path)").fetchone()[0]
+        assert missing == 0  # every artwork's image is in the database
+    # a second run refuses a database that already holds a catalog, saying so
+    assert main(["demo", "--out", str(out), "--database-url", postgres_url]) == 2
+    assert "already holds a catalog" in capsys.readouterr().err

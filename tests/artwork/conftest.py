@@ -1,12 +1,56 @@
-"""Fixtures for the store's tests."""
+"""Fixtures for the store's tests, which run against both backends (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import multiprocessing as mp
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
 from artwork.records import LoggedDecision
+from artwork.store import Store
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The store's backend under test: each test that takes it runs once per backend."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request) -> str | None:
+    """None for SQLite (the data directory's file), else a fresh PostgreSQL database's URL."""
+    return request.getfixturevalue("migrated_postgres_url") if backend == "postgres" else None
+
+
+@pytest.fixture
+def open_store(database_url):
+    """Factory: `open_store(data_dir, **limits)` opens a store on the backend under test.
+
+    Stores on PostgreSQL are closed at the end of the test, so their pools' connections
+    do not pile up on the session's server.
+    """
+    opened: list[Store] = []
+
+    def open_(data_dir, **kwargs) -> Store:
+        s = Store.open(Path(data_dir), database_url=database_url, **kwargs)
+        opened.append(s)
+        return s
+
+    yield open_
+    if database_url:
+        for s in opened:
+            s.close_all()
+
+
+@pytest.fixture
+def store(open_store, data_dir) -> Store:
+    """A freshly opened store in a temporary data directory, on the backend under test."""
+    s = open_store(data_dir)
+    yield s
+    s.close()
 
 
 @pytest.fixture
@@ -27,11 +71,13 @@ def make_decision():
     return make
 
 
-def run_together(target: Callable, names: list[str], data_dir, timeout: float = 120) -> None:
-    """Run target(data_dir, name, start) in one spawned process per name, released at once."""
+def run_together(target: Callable, names: list[str], data_dir, database_url: str | None,
+                 timeout: float = 120) -> None:
+    """Run target(data_dir, database_url, name, start) in one spawned process per name, at once."""
     ctx = mp.get_context("spawn")
     start = ctx.Event()
-    procs = [ctx.Process(target=target, args=(str(data_dir), n, start)) for n in names]
+    procs = [ctx.Process(target=target, args=(str(data_dir), database_url, n, start))
+             for n in names]
     for p in procs:
         p.start()
     start.set()

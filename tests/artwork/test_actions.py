@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from artwork.codecs import DECISION_COLUMNS
 from artwork.errors import InvalidRecordError
 from artwork.reward_mapping import RewardMapping
 from tests.conftest import count_rows
@@ -43,7 +44,8 @@ def test_action_keys_round_trip_through_journal_and_ingest(store, data_dir, make
     without = make_decision("e2", 101.0)
     store.journal_decisions([with_keys, without])
     line = next((data_dir / "journal").glob("*.jsonl")).read_text().splitlines()[0]
-    assert json.loads(json.loads(line)[-1]) == list(keys)  # the journal line carries them
+    keys_at = DECISION_COLUMNS.index("action_keys")
+    assert json.loads(json.loads(line)[keys_at]) == list(keys)  # the journal line carries them
     store.ingest_journal()
     assert store.get_decision("e1").action_keys == keys
     assert store.get_decision("e2").action_keys == ()

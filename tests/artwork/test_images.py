@@ -7,7 +7,6 @@ import pytest
 
 from artwork.errors import ImageTooLargeError, InvalidImageError
 from artwork.images import validate_image
-from artwork.store import Store
 
 
 def _stored_files(data_dir: Path) -> list[Path]:
@@ -37,15 +36,15 @@ def test_bad_upload_is_refused_and_nothing_is_written(case, store, data_dir, jpe
     assert _stored_files(data_dir) == [], label
 
 
-def test_oversized_image_by_bytes_and_by_pixels(data_dir, jpeg_bytes):
-    store = Store.open(data_dir, max_image_bytes=5_000, max_image_pixels=100 * 100)
+def test_oversized_image_by_bytes_and_by_pixels(data_dir, open_store, jpeg_bytes):
+    store = open_store(data_dir, max_image_bytes=5_000, max_image_pixels=100 * 100)
     store.add_title("t1", "Title")
     big = jpeg_bytes(3, 400, 300)
     assert len(big) > 5_000
     with pytest.raises(ImageTooLargeError, match="over the 5000-byte limit"):
         store.add_artwork_image("t1", big, name="big.jpg")
     small_file_many_pixels = jpeg_bytes(4, 200, 200)
-    store_px = Store.open(data_dir, max_image_pixels=100 * 100)
+    store_px = open_store(data_dir, max_image_pixels=100 * 100)
     with pytest.raises(ImageTooLargeError, match="200x200 is over the 10000-pixel limit"):
         store_px.add_artwork_image("t1", small_file_many_pixels, name="wide.jpg")
     assert store.list_artworks("t1") == []

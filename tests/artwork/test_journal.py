@@ -6,7 +6,6 @@ import logging
 import multiprocessing as mp
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
@@ -34,11 +33,11 @@ def _journal_dir(data_dir: Path) -> Path:
     return data_dir / JOURNAL_DIR
 
 
-def test_every_reader_sees_a_journaled_decision_at_once(store, data_dir):
+def test_every_reader_sees_a_journaled_decision_at_once(store, data_dir, open_store):
     store.add_title("t1", "One")
     store.journal_decisions([_decision("e1", 5.0), _decision("e2", 6.0)])
     assert journal_sizes(_journal_dir(data_dir))  # not yet in the table
-    other = Store.open(data_dir)  # another handle, as another process would have
+    other = open_store(data_dir)  # another handle, as another process would have
     assert other.get_decision("e2").pmf == (0.25, 0.75)
     assert other.count_decisions() == 2
     assert [d.event_id for d in other.decisions()] == ["e1", "e2"]
@@ -47,10 +46,10 @@ def test_every_reader_sees_a_journaled_decision_at_once(store, data_dir):
     assert other.artwork_stats("t1")[0]["decisions"] == 2
 
 
-def test_feedback_right_after_a_journaled_decision_is_accepted(store, data_dir):
+def test_feedback_right_after_a_journaled_decision_is_accepted(store, data_dir, open_store):
     store.add_title("t1", "One")
     store.journal_decisions([_decision("e1")])
-    other = Store.open(data_dir)
+    other = open_store(data_dir)
     assert other.add_rewards([Reward("e1", 2.0, "click")]) == [True]
     with pytest.raises(NotFoundError, match="no decision with event id 'nope'"):
         other.add_rewards([Reward("nope", 2.0, "click")])
@@ -66,7 +65,7 @@ def test_a_bad_decision_is_refused_before_anything_is_appended(store, data_dir):
     assert store.count_decisions() == 0
 
 
-def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_dir):
+def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_dir, open_store):
     store.decision_log.ingester.stop()  # ingested by hand below
     store.journal_decisions([_decision(f"e{i}", float(i)) for i in range(10)])
     assert store.journal_backlog() == store.decision_log.journal.size() > 0
@@ -77,14 +76,14 @@ def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_d
     assert len(journal_sizes(_journal_dir(data_dir))) == 1  # its writer is still open
     store.close_all()
     assert journal_sizes(_journal_dir(data_dir)) == {}
-    reopened = Store.open(data_dir)
+    reopened = open_store(data_dir)
     assert reopened.count_decisions() == 10
     assert count_rows(reopened, "journal") == 0
 
 
 @pytest.mark.parametrize("line, reason", [
-    (b'["too", "short"]', "not a list of 12 values"),
-    (b'{"not": "a row"}', "not a list of 12 values"),
+    (b'["too", "short"]', "not a list of 13 values"),
+    (b'{"not": "a row"}', "not a list of 13 values"),
     (b"not json at all", "not a JSON line"),
     ([None, 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None], "`event_id` is null"),
     (["x", 1.0, None, "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None], "`user_id` is null"),
@@ -99,6 +98,12 @@ def test_ingesting_twice_adds_nothing_and_closing_removes_the_file(store, data_d
      "`pmf` is not a list of int or float"),
     (["x", 1.0, "u1", "t1", "[1]", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None],
      "`context` is not a JSON object"),
+    (["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None, "{"],
+     "`shadow` is not JSON"),
+    (["x", 1.0, "u1", "t1", "{}", '["a", "b"]', "[0.5, 0.5]", "a", 0.5, "vw", 0, None,
+      '{"c": [0.5, 0.6]}'], "shadow pmf for 'c' summing to 1.1"),
+    (["x", 1.0, "u1", "t1", "{}", '["a", "b"]', "[0.5, 0.5]", "a", 0.5, "vw", 0, None,
+      '{"c": [1.0]}'], "shadow pmf for 'c' that is not 2 probabilities"),
     (["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "b", 1.0, "vw", 0, None],
      "not among its candidates"),
 ])
@@ -135,19 +140,18 @@ def test_a_journal_file_removed_meanwhile_does_not_stop_ingest(store, data_dir, 
     assert store.count_decisions() == 1
 
 
-def test_a_finished_file_is_removed_only_after_the_commit(store, data_dir, monkeypatch):
+def test_a_finished_file_is_removed_only_after_the_commit(store, data_dir, open_store, monkeypatch):
     """A crash between the commit and the removal loses nothing: the file is still there."""
     store.decision_log.ingester.stop()
     store.journal_decisions([_decision("e1")])
     store.decision_log.journal.close()  # an exited writer's file
+    other = open_store(data_dir)  # another reader, outside the write lock
     committed = []
     real_remove = decisions_mod._remove_file
 
     def remove_after_checking(path):
         # The deletion of its offset row is committed by now: another handle sees it.
-        other = sqlite3.connect(store.db_path)  # another reader, outside the write lock
-        committed.append(other.execute("SELECT count(*) FROM journal").fetchone()[0])
-        other.close()
+        committed.append(count_rows(other, "journal"))
         real_remove(path)
 
     monkeypatch.setattr(decisions_mod, "_remove_file", remove_after_checking)
@@ -164,9 +168,9 @@ def test_a_backlog_is_ingested_in_bounded_steps(store, monkeypatch):
     assert [d.event_id for d in store.decisions()] == [f"e{i:04d}" for i in range(200)]
 
 
-def test_lines_appended_just_before_a_writer_exits_are_kept(store, data_dir, monkeypatch):
+def test_lines_appended_just_before_a_writer_exits_are_kept(store, data_dir, open_store, monkeypatch):
     store.decision_log.ingester.stop()  # ingested by hand below
-    other = Store.open(data_dir)  # another process's writer
+    other = open_store(data_dir)  # another process's writer
     other.decision_log.ingester.stop()
     other.journal_decisions([_decision("e1")])
     assert store.ingest_journal() == 1
@@ -199,10 +203,10 @@ def test_a_full_journal_file_is_closed_and_removed_once_ingested(store, data_dir
     assert not first.exists()
 
 
-def test_the_background_thread_ingests_without_any_reader(store, data_dir):
+def test_the_background_thread_ingests_without_any_reader(store, data_dir, open_store):
     store.journal_decisions([_decision("e1")])
     deadline = time.monotonic() + 10
-    with Store.open(data_dir) as raw:
+    with open_store(data_dir) as raw:
         while time.monotonic() < deadline:
             # Counting through SQL directly: the store's readers would ingest themselves.
             if count_rows(raw, "decisions") == 1:
@@ -212,8 +216,8 @@ def test_the_background_thread_ingests_without_any_reader(store, data_dir):
             pytest.fail("the journal was not ingested in the background within 10 s")
 
 
-def _journal_and_ingest(data_dir: str, name: str, start) -> None:
-    store = Store.open(Path(data_dir))
+def _journal_and_ingest(data_dir: str, database_url: str | None, name: str, start) -> None:
+    store = Store.open(Path(data_dir), database_url=database_url)
     start.wait(10)
     for i in range(PER_WRITER):
         store.journal_decisions([_decision(f"{name}-{i}", float(i))])
@@ -224,18 +228,19 @@ def _journal_and_ingest(data_dir: str, name: str, start) -> None:
     store.close_all()
 
 
-def test_processes_journaling_and_ingesting_at_once_lose_and_repeat_nothing(data_dir):
-    Store.open(data_dir).close_all()
-    run_together(_journal_and_ingest, ["A", "B", "C"], data_dir)
-    store = Store.open(data_dir)
+def test_processes_journaling_and_ingesting_at_once_lose_and_repeat_nothing(data_dir, open_store,
+                                                                           database_url):
+    open_store(data_dir).close_all()
+    run_together(_journal_and_ingest, ["A", "B", "C"], data_dir, database_url)
+    store = open_store(data_dir)
     ids = [d.event_id for d in store.decisions()]
     assert len(ids) == len(set(ids)) == 3 * PER_WRITER
     assert count_rows(store, "rewards") == 3 * (PER_WRITER // 50)
     assert journal_sizes(_journal_dir(data_dir)) == {}
 
 
-def _journal_then_hang(data_dir: str, ready) -> None:
-    store = Store.open(Path(data_dir))
+def _journal_then_hang(data_dir: str, database_url: str | None, ready) -> None:
+    store = Store.open(Path(data_dir), database_url=database_url)
     store.journal_decisions([_decision(f"k{i}", float(i)) for i in range(25)])
     # A record cut short, as a writer killed in the middle of an append leaves it.
     path = store.decision_log.journal.path
@@ -245,14 +250,15 @@ def _journal_then_hang(data_dir: str, ready) -> None:
     time.sleep(60)
 
 
-def test_a_killed_writers_lines_are_kept_and_its_torn_tail_dropped(data_dir, caplog):
-    Store.open(data_dir).close_all()
+def test_a_killed_writers_lines_are_kept_and_its_torn_tail_dropped(data_dir, open_store, database_url,
+                                                                  caplog):
+    open_store(data_dir).close_all()
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=_journal_then_hang, args=(str(data_dir), ready))
+    proc = ctx.Process(target=_journal_then_hang, args=(str(data_dir), database_url, ready))
     proc.start()
     assert ready.wait(60)
-    store = Store.open(data_dir)
+    store = open_store(data_dir)
     assert store.count_decisions() == 25  # read while the writer lives: its file stays
     assert len(journal_sizes(_journal_dir(data_dir))) == 1
     os.kill(proc.pid, signal.SIGKILL)

@@ -83,7 +83,7 @@ def _write_v3(data_dir) -> None:
 def test_version_3_decisions_read_back_without_action_keys(data_dir):
     _write_v3(data_dir)
     store = Store.open(data_dir)
-    assert store.db.version() == LATEST == 4
+    assert store.db.version() == LATEST
     old = {d.event_id: d for d in store.decisions()}  # ingests the old journal line too
     assert set(old) == {"in-table", "in-journal"}
     assert old["in-journal"].pmf == (0.25, 0.75) and old["in-journal"].model_version == 2
@@ -103,3 +103,82 @@ def test_newer_schema_is_refused(data_dir):
         conn.execute(f"PRAGMA user_version = {LATEST + 5}")
     with pytest.raises(SchemaError, match="newer than this program"):
         Store.open(data_dir)
+
+
+# -- PostgreSQL: the same versions, the same tables ----------------------------------------
+
+_KINDS = {"text": "text", "real": "real", "float": "real", "integer": "integer", "blob": "blob",
+          "double precision": "real", "bigint": "integer", "bytea": "blob"}
+_SQLITE_OWN = ("sqlite_", "artbandit_schema")
+
+
+def _sqlite_shape(conn: sqlite3.Connection) -> dict:
+    """Each table's columns (kind, whether they may be null) and the named indexes."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+              if not r[0].startswith(_SQLITE_OWN)]
+    shape = {t: {r[1]: (_KINDS[r[2].lower()], bool(r[3] or r[5]))
+                 for r in conn.execute(f"PRAGMA table_info({t})")} for t in tables}
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+               if not r[0].startswith("sqlite_autoindex")}
+    return {"tables": shape, "indexes": indexes}
+
+
+def _postgres_shape(conn) -> dict:
+    rows = conn.execute(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name <> 'artbandit_schema'").fetchall()
+    shape: dict = {}
+    for table, column, kind, nullable in rows:
+        if (table, column) != ("plays", "seq"):  # SQLite's rowid, named
+            shape.setdefault(table, {})[column] = (_KINDS[kind], nullable == "NO")
+    indexes = {r[0] for r in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+        if not r[0].endswith(("_pkey", "_key"))}
+    return {"tables": shape, "indexes": indexes}
+
+
+def test_both_backends_have_the_same_tables_at_every_version(tmp_path, postgres_url):
+    """Each version of the PostgreSQL schema holds what the same version of SQLite's does."""
+    import psycopg
+
+    from artwork import postgres_schema
+
+    assert postgres_schema.LATEST == LATEST
+    lite = sqlite_utils.Database(sqlite3.connect(tmp_path / "shape.db", isolation_level=None))
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        for version in range(1, LATEST + 1):
+            assert migrate(lite, target=version) == version
+            assert postgres_schema.migrate(pg, target=version) == version
+            assert _postgres_shape(pg) == _sqlite_shape(lite.conn), f"version {version}"
+
+
+def test_previous_version_opens_on_postgres_and_keeps_everything(data_dir, postgres_url):
+    import psycopg
+
+    from artwork import postgres_schema
+
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        assert postgres_schema.migrate(pg, target=1) == 1
+        pg.execute("INSERT INTO titles VALUES ('old', 'Old Title', '[\"drama\"]', 1.0)")
+        pg.execute("INSERT INTO decisions VALUES ('e-old', 10.0, 'u', 'old', '{}', '[\"x\"]', "
+                   "'[1.0]', 'x', 1.0, 'uniform', 0)")
+        pg.execute("INSERT INTO rewards VALUES ('e-old', 'play', 11.0, NULL)")
+    store = Store.open(data_dir, database_url=postgres_url)
+    assert store.db.version() == LATEST
+    assert store.get_title("old").genres == ("drama",)
+    assert store.get_decision("e-old").action_keys == ()
+    pairs = store.learning_pairs(60, RewardMapping(), now=1000)
+    assert [(p.decision.event_id, dict(p.kinds)) for p in pairs] == [("e-old", {"play": None})]
+    assert store.genre_affinity("u") == {"drama": 1.0}  # the plays of version 1, carried over
+    assert store.players_since(0) == [(1, "u")]
+    store.close_all()
+
+
+def test_newer_schema_is_refused_on_postgres(data_dir, postgres_url):
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        pg.execute("CREATE TABLE artbandit_schema (version INTEGER NOT NULL)")
+        pg.execute("INSERT INTO artbandit_schema VALUES (%s)", [LATEST + 5])
+    with pytest.raises(SchemaError, match="newer than this program"):
+        Store.open(data_dir, database_url=postgres_url)

@@ -1,4 +1,4 @@
-"""Round trips of every record through a real SQLite store, and the reward-window join."""
+"""Round trips of every record through a real store (SQLite and PostgreSQL), and the reward-window join."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,14 +6,13 @@ import pytest
 
 from artwork.errors import AlreadyExistsError, InvalidRecordError, NotFoundError
 from artwork.records import LoggedDecision, Reward, Title
-from artwork.store import Store
 from artwork.reward_mapping import RewardMapping
 from tests.conftest import count_rows
 
 
-def test_title_round_trip(store, data_dir):
+def test_title_round_trip(store, data_dir, open_store):
     added = store.add_title("t-1", "The Title", ["drama", "comedy"])
-    again = Store.open(data_dir)
+    again = open_store(data_dir)
     assert again.get_title("t-1") == added
     assert again.list_titles() == [added]
     assert isinstance(added, Title) and added.genres == ("drama", "comedy")
@@ -34,7 +33,7 @@ def test_duplicate_and_unknown_titles(store):
         store.get_title("nope")
 
 
-def test_artwork_round_trip_with_every_field(store, data_dir, jpeg_bytes):
+def test_artwork_round_trip_with_every_field(store, data_dir, open_store, jpeg_bytes):
     store.add_title("t1", "One")
     emb = np.linspace(-1, 1, 16, dtype=np.float32)
     data = jpeg_bytes(7, 160, 90)
@@ -43,7 +42,7 @@ def test_artwork_round_trip_with_every_field(store, data_dir, jpeg_bytes):
         quality={"sharpness": 0.8, "faces": 2}, tags=("close-up", "dark"),
         embedding=emb, embedder="classic-v1", status="live",
     )
-    loaded = Store.open(data_dir).get_artwork(art.id)
+    loaded = open_store(data_dir).get_artwork(art.id)
     assert loaded == art
     assert loaded.embedding.dtype == np.float32 and np.array_equal(loaded.embedding, emb)
     assert (loaded.width, loaded.height, loaded.shot, loaded.frame_index) == (160, 90, 4, 300)
@@ -74,6 +73,49 @@ def test_status_and_default(store, jpeg_bytes):
         store.set_status("missing", "live")
 
 
+def test_search_titles_a_page_at_a_time_with_counts(store, jpeg_bytes):
+    for i in range(12):
+        store.add_title(f"t{i:02d}", f"{'Night' if i % 3 == 0 else 'Day'} {i:02d}")
+    store.add_title("x_1", "50% Off")
+    store.add_artwork_image("t00", jpeg_bytes(1), status="live")
+    store.add_artwork_image("t00", jpeg_bytes(2))
+    page = store.search_titles("night", offset=0, limit=3)
+    assert [t.id for t in page.titles] == ["t00", "t03", "t06"] and page.total == 4
+    assert page.counts["t00"] == {"candidate": 1, "live": 1, "retired": 0}
+    assert page.counts["t03"] == {"candidate": 0, "live": 0, "retired": 0}
+    assert [t.id for t in store.search_titles("NIGHT", offset=3, limit=3).titles] == ["t09"]
+    assert store.search_titles("", limit=5).total == 13
+    assert [t.id for t in store.search_titles("T1").titles] == ["t10", "t11"]  # ids too, any case
+    assert [t.id for t in store.search_titles("0%").titles] == ["x_1"]  # % and _ are literal
+    assert [t.id for t in store.search_titles("x_").titles] == ["x_1"]
+    assert store.search_titles("t_1").total == 0
+    with pytest.raises(InvalidRecordError, match="limit of 1 to 1000"):
+        store.search_titles(limit=0)
+
+
+def test_set_statuses_all_or_none(store, jpeg_bytes):
+    from artwork.errors import LiveLimitError
+
+    store.add_title("t1", "One")
+    store.add_title("t2", "Two")
+    a, b, c = (store.add_artwork_image("t1", jpeg_bytes(i)) for i in range(3))
+    other = store.add_artwork_image("t2", jpeg_bytes(9))
+    assert [x.status for x in store.set_statuses([a.id, b.id], "live", max_live=2)] == ["live", "live"]
+    with pytest.raises(LiveLimitError, match="2 is the most .* retire one first"):
+        store.set_statuses([c.id], "live", max_live=2)
+    store.set_status(b.id, "retired")
+    with pytest.raises(LiveLimitError, match="2 more cannot be approved: approve at most 1"):
+        store.set_statuses([b.id, c.id, a.id], "live", max_live=2)
+    with pytest.raises(InvalidRecordError, match="not one of title 't1'"):
+        store.set_statuses([c.id, other.id], "retired", title_id="t1")
+    with pytest.raises(NotFoundError):
+        store.set_statuses([c.id, "missing"], "retired")
+    assert [store.get_artwork(x.id).status for x in (a, b, c, other)] == ["live", "retired", "candidate",
+                                                                           "candidate"]
+    with pytest.raises(InvalidRecordError, match="no artworks given"):
+        store.set_statuses([], "live")
+
+
 def test_decision_and_reward_round_trip(store, make_decision, log_decisions):
     d = make_decision("e1", 100.0)
     log_decisions(store, [d])
@@ -96,6 +138,18 @@ def test_a_repeated_event_id_keeps_the_first_decision(store, make_decision, capl
     assert store.ingest_journal() == 0
     assert store.get_decision("e1") == first
     assert store.count_decisions() == 1
+
+
+def test_a_repeated_event_id_inside_a_large_batch_loses_no_other(store, make_decision, caplog):
+    """On PostgreSQL the batch is streamed (COPY) and refused mid-way; none of it may be lost."""
+    store.decision_log.ingester.stop()  # ingested by hand below
+    store.journal_decisions([make_decision("e0500", 1.0, chosen=0)])
+    assert store.ingest_journal() == 1
+    store.journal_decisions([make_decision(f"e{i:04d}", float(i), chosen=2) for i in range(1000)])
+    assert store.ingest_journal() == 999
+    assert "1 journaled decision(s)" in caplog.text
+    assert store.count_decisions() == 1000
+    assert store.get_decision("e0500").timestamp == 1.0  # the first one logged is kept
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ def test_foreign_parquet_with_candidate_and_position_columns(tmp_path):
     log = read_log(tmp_path / "f.parquet", mapping)
     assert log.candidate_names(1) == ("q", "r") and log.action.tolist() == [0, 0]
     assert log.position.tolist() == [1, 2]
-    assert log.bandit_context(1).features == {"f1": 0.2}
+    assert log.bandit_context(1).features == {"f1": 0.2, "position": 2}  # policies see the slot
 
 
 MALFORMED = [

@@ -15,7 +15,7 @@ from api.web.app import create_app
 from artwork.images import encode_image
 from artwork.records import Artwork, LoggedDecision, Reward
 from artwork.store import Store
-from tests.api.conftest import TOKEN, app_settings, run_ingest_worker
+from tests.api.conftest import app_settings, run_ingest_worker
 from tests.conftest import log_decisions, make_image
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -29,9 +29,9 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-def studio_app(data_dir):
-    """The app with a fresh data directory."""
-    application = create_app(app_settings(data_dir))
+def studio_app(data_dir, request):
+    """The app with a fresh data directory (settings of its own through indirect parametrization)."""
+    application = create_app(app_settings(data_dir, **getattr(request, "param", {})))
     yield application
     application.extensions["artbandit"].replays.close()
     application.extensions["artbandit"].close()
@@ -43,15 +43,34 @@ def ingest_worker(studio_app):
     yield from run_ingest_worker(studio_app)
 
 
-@pytest.fixture
-def studio(studio_app):
-    """A test client signed in to the studio; `studio.csrf` holds its form token."""
-    client = studio_app.test_client()
+PASSWORD = "a long test password"
+
+
+def add_user(app, name: str = "editor", role: str = "editor") -> str:
+    """Add a studio user with PASSWORD; their name."""
+    app.extensions["artbandit"].store.accounts.add_user(name, role, PASSWORD)
+    return name
+
+
+def sign_in(client, name: str, password: str = PASSWORD, **form):
+    """Post the sign-in form as a browser does (with the page's CSRF token); the response."""
     page = client.get("/studio/login")
-    response = client.post("/studio/login", data={"csrf": csrf_of(page.text), "token": TOKEN})
-    assert response.status_code == 302
+    return client.post("/studio/login", data={"csrf": csrf_of(page.text), "name": name,
+                                              "password": password, **form})
+
+
+def signed_in_client(app, name: str):
+    """A test client signed in as `name`; `client.csrf` holds its form token."""
+    client = app.test_client()
+    assert sign_in(client, name).status_code == 302
     client.csrf = csrf_of(client.get("/studio/").text)
     return client
+
+
+@pytest.fixture
+def studio(studio_app):
+    """A test client signed in to the studio as an editor; `studio.csrf` holds its form token."""
+    return signed_in_client(studio_app, add_user(studio_app))
 
 
 def add_artwork(store: Store, title_id: str, seed: int, *, quality: Mapping[str, float] | None = None,

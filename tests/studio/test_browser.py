@@ -19,8 +19,8 @@ import requests
 
 from artwork.images import encode_image
 from artwork.store import Store
-from tests.api.conftest import TOKEN, LiveServer
-from tests.studio.conftest import World, add_artwork, log_traffic, picture
+from tests.api.conftest import LiveServer
+from tests.studio.conftest import PASSWORD, World, add_artwork, log_traffic, picture
 
 pytestmark = pytest.mark.browser
 
@@ -54,9 +54,14 @@ def browser(tmp_path):
     driver.quit()
 
 
+EDITOR = "editor"
+
+
 @pytest.fixture
 def server(data_dir):
-    """The real server with one worker."""
+    """The real server with one worker, and an editor's account to sign in with."""
+    with Store.open(data_dir) as store:
+        store.accounts.add_user(EDITOR, "editor", PASSWORD)
     live = LiveServer(data_dir)
     yield live
     live.stop()
@@ -90,12 +95,13 @@ def css_all(driver, selector: str):
 
 
 def sign_in(driver, url: str) -> None:
-    """Open the studio, get sent to the sign-in form, sign in with the keyboard."""
+    """Open the studio, get sent to the sign-in form, sign in as the editor with the keyboard."""
     from selenium.webdriver.common.keys import Keys
 
     driver.get(url + "/studio/")
     assert "/studio/login" in driver.current_url
-    css(driver, "#token").send_keys(TOKEN, Keys.ENTER)
+    css(driver, "#name").send_keys(EDITOR)
+    css(driver, "#password").send_keys(PASSWORD, Keys.ENTER)
     # The path, not the whole URL: the sign-in page's own `?next=/studio/` ends the same way.
     wait_for(driver, lambda d: urlsplit(d.current_url).path.rstrip("/") == "/studio")
 
@@ -251,10 +257,107 @@ def test_insights_show_which_attributes_win_for_whom(browser, server, data_dir):
                     affinity=lambda d: {"drama": 0.8, "comedy": 0.2} if d == "tv" else {"comedy": 1.0})
     sign_in(browser, server.url)
     browser.get(server.url + "/studio/titles/t1/insights")
-    findings = [li.text for li in css_all(browser, "ul.findings li")]
+    findings = [li.text for li in css_all(browser, "ol.findings li.finding")]
     tv = [f for f in findings if f.startswith("device: tv: artwork with ")]
     assert len(tv) == 1 and "close-up" in tv[0].split(" wins ")[0], findings
     assert not any(f.startswith("device: mobile") for f in findings), findings
     tv_row = next(r for r in css_all(browser, "table.insights tbody tr") if r.text.startswith("device: tv"))
     assert "▲" in tv_row.text
     screenshot(browser, "insights.png")
+
+
+def test_the_sign_in_page_is_styled_and_wrong_passwords_are_told(browser, server):
+    browser.get(server.url + "/studio/login")
+    form = css(browser, "#login-form")
+
+    def style(element, prop: str) -> str:
+        return browser.execute_script(
+            "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1])", element, prop)
+
+    # The studio's stylesheet reached the page without a session: its colours and shapes apply.
+    assert style(css(browser, "body"), "background-color") == "rgb(243, 245, 247)"
+    assert style(form, "border-top-left-radius") == "6px"
+    assert style(css(browser, "#login-form button"), "background-color") == "rgb(11, 87, 208)"
+    assert browser.execute_script("return document.styleSheets.length") >= 1
+    css(browser, "#name").send_keys(EDITOR)
+    css(browser, "#password").send_keys("not the password")
+    css(browser, "#login-form button").click()
+    error = css(browser, "#login-error")
+    assert "do not match an account" in error.text
+    assert css(browser, "#password").get_attribute("aria-invalid") == "true"
+    # Framing the studio is refused (X-Frame-Options and the CSP's frame-ancestors).
+    headers = requests.get(server.url + "/studio/login", timeout=10).headers
+    assert headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in headers[
+        "Content-Security-Policy"]
+
+
+VIDEO = ROOT / "tests" / "data" / "bigbuckbunny.mp4"
+
+
+def test_upload_a_video_watch_the_job_and_approve_its_candidates_in_bulk(browser, server, data_dir):
+    url = server.url
+    sign_in(browser, url)
+    create_title(browser, url, "bunny", "Big Buck Bunny")
+    css(browser, "#video").send_keys(str(VIDEO))
+    css(browser, "#max-candidates").clear()
+    css(browser, "#max-candidates").send_keys("4")
+    css(browser, "#upload-video").click()
+    # The upload's own progress bar shows, then the job's page polls the ingest to its end.
+    wait_for(browser, lambda d: "/studio/jobs/" in d.current_url)
+    seen = set()
+
+    def finished(d):
+        seen.add(d.execute_script("var p = document.querySelector('#progress'); return p ? p.value : null"))
+        return css_all(d, "#job-candidates li.artwork") or css_all(d, "#no-candidates") \
+            or css(d, '[data-field="status"]').text == "failed"
+
+    wait_for(browser, finished, timeout=180)
+    assert css(browser, '[data-field="status"]').text == "done", css(browser, '[data-field="error"]').text
+    assert 1.0 in seen
+    candidates = css_all(browser, "#job-candidates li.artwork")
+    assert 1 <= len(candidates) <= 4
+    ids = [c.get_attribute("data-artwork-id") for c in candidates]
+    for card in candidates:
+        assert " s, shot " in card.text and "score 0." in card.text
+    screenshot(browser, "job.png")
+
+    css(browser, "#select-all").click()
+    assert all(css(browser, f"#pick-{i}").is_selected() for i in ids)
+    css(browser, "#bulk-approve").click()
+    wait_for(browser, lambda d: "Approved" in css(d, ".flash").text)
+    with Store.open(data_dir) as store:
+        assert {store.get_artwork(i).status for i in ids} == {"live"}
+    served = requests.get(f"{url}/artwork", params={"user": "u1", "title": "bunny"}, timeout=10)
+    assert served.status_code == 200 and served.json()["artwork_id"] in ids
+
+
+def test_titles_are_searched_and_who_wins_is_shown_per_segment(browser, server, data_dir):
+    with Store.open(data_dir) as store:
+        for i in range(60):
+            store.add_title(f"title-{i:02d}", f"Film number {i:02d}", ["drama"])
+        store.add_title("t1", "Night Train", ["drama"])
+        close = add_artwork(store, "t1", 1, quality={"face_count": 1, "face_share": 0.12}, tags=["close-up face"])
+        wide = add_artwork(store, "t1", 2, quality={"face_count": 0, "face_share": 0.0}, tags=["landscape"])
+        world = World(("tv", "mobile"), {("tv", close.id): 0.3, ("tv", wide.id): 0.08,
+                                         ("mobile", close.id): 0.12, ("mobile", wide.id): 0.12},
+                      {close.id: 0.3, wide.id: 0.7})
+        log_traffic(store, "t1", world, 3000, np.random.default_rng(5), countries=("US", "DE"))
+    sign_in(browser, server.url)
+    browser.get(server.url + "/studio/?q=night")
+    rows = css_all(browser, "#titles tbody tr")
+    assert len(rows) == 1 and "Night Train" in rows[0].text, [r.text for r in rows]
+    browser.get(server.url + "/studio/")
+    assert css_all(browser, "a[rel=next]"), "61 titles come a page at a time"
+    screenshot(browser, "titles.png")
+
+    browser.get(server.url + "/studio/titles/t1/winners")
+    page = css(browser, "main").text
+    assert "device: tv" in page and "device: mobile" in page
+    thumbnails = css_all(browser, "main img")
+    assert thumbnails
+    for img in thumbnails:  # lazy thumbnails load once scrolled to
+        browser.execute_script("arguments[0].scrollIntoView()", img)
+        wait_for(browser, lambda d: d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", img))
+    browser.execute_script("window.scrollTo(0, 0)")
+    screenshot(browser, "winners.png")

@@ -18,8 +18,7 @@ from simulator.log_files import read_log
 from simulator.reports import write_evaluation_report
 from simulator.specs import parse_policy_specs
 
-from tests.api.conftest import TOKEN
-from tests.studio.conftest import World, add_artwork, csrf_of, log_traffic, picture
+from tests.studio.conftest import World, add_artwork, add_user, log_traffic, picture, sign_in
 
 QUALITY = {"score": 0.81, "sharpness": 240.0, "brightness": 0.52, "contrast": 0.3, "colourfulness": 55.0,
            "face_count": 2.0, "face_share": 0.09}
@@ -40,11 +39,11 @@ def test_pages_redirect_to_sign_in_and_json_answers_401(studio_app):
     assert r.status_code == 401 and "sign in" in r.get_json()["error"]
 
 
-def test_wrong_token_is_refused_and_the_api_keeps_its_semantics(studio_app):
+def test_wrong_password_is_refused_and_the_api_keeps_its_semantics(studio_app):
     client = studio_app.test_client()
-    page = client.get("/studio/login")
-    r = client.post("/studio/login", data={"csrf": csrf_of(page.text), "token": "nope"})
-    assert r.status_code == 403 and "not the creatives' token" in unescape(r.text)
+    add_user(studio_app)
+    r = sign_in(client, "editor", "not the password")
+    assert r.status_code == 401 and "do not match an account" in unescape(r.text)
     assert client.get("/studio/").status_code == 302
     # A studio session is no bearer token: the JSON API still wants the header.
     assert client.get("/titles").status_code == 401
@@ -53,8 +52,7 @@ def test_wrong_token_is_refused_and_the_api_keeps_its_semantics(studio_app):
 
 def test_sign_in_only_redirects_inside_the_studio(studio_app):
     client = studio_app.test_client()
-    csrf = csrf_of(client.get("/studio/login").text)
-    r = client.post("/studio/login", data={"csrf": csrf, "token": TOKEN, "next": "//evil.example/x"})
+    r = sign_in(client, add_user(studio_app), next="//evil.example/x")
     assert r.status_code == 302 and r.headers["Location"] == "/studio/"
 
 
@@ -281,7 +279,7 @@ def test_a_video_upload_runs_as_a_job_with_progress(studio, studio_app, ingest_w
                         data={"csrf": studio.csrf, "file": (fh, "trailer.mp4"), "max_candidates": "3"})
     assert r.status_code == 302 and r.headers["Location"].startswith("/studio/jobs/")
     page = studio.get(r.headers["Location"]).text
-    assert "<progress" in page and 'data-poll-url="' in page
+    assert "<progress" in page and 'data-poll-url="' in page and "trailer.mp4" in page
     deadline = time.monotonic() + 60
     while (job := studio.get(r.headers["Location"] + ".json").get_json())["status"] in ("queued", "running"):
         assert time.monotonic() < deadline, f"the ingest job did not finish: {job}"
@@ -290,6 +288,18 @@ def test_a_video_upload_runs_as_a_job_with_progress(studio, studio_app, ingest_w
     gallery = studio.get("/studio/titles/t1").text
     assert gallery.count('class="artwork status-candidate"') == len(job["result"]["candidates"]) >= 1
     assert "video, shot" in gallery
+    # The finished job's page shows what it extracted, as thumbnails to approve there and then.
+    ids = [c["artwork_id"] for c in job["result"]["candidates"]]
+    page = unescape(studio.get(r.headers["Location"]).text)
+    assert "data-reload-when-done" not in page and f"{len(ids)} new artwork" in page
+    for artwork_id in ids:
+        assert f'<img src="/artworks/{artwork_id}/image"' in page
+        assert f'name="artwork" value="{artwork_id}" form="bulk"' in page
+    assert studio.get(f"/artworks/{ids[0]}/image").status_code == 200
+    approved = studio.post("/studio/titles/t1/status", data={"csrf": studio.csrf, "status": "live",
+                                                            "artwork": ids})
+    assert approved.status_code == 302
+    assert {a.status for a in _services(studio_app).store.list_artworks("t1")} == {"live"}
 
 
 def test_a_bad_video_upload_is_refused(studio, studio_app):

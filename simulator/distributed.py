@@ -1,0 +1,297 @@
+"""Offline evaluation of fixed policies as map-reduce over a partitioned log, on Dask (dask.distributed).
+
+Map: each file of the log (a partition) is read on a worker, every fixed policy's pmf computed
+on its rows, and every estimator's sufficient statistics (simulator/statistics.py) taken.
+Reduce: the statistics are added pairwise on the cluster (`+`), and the estimates computed from
+the totals, which are exactly those of the whole log in one process (sums do not care which
+machine added them). A worker holds one partition at a time, so its memory is bounded by the
+largest partition, not by the log. A log without a candidates or a pmf column first gets a
+cheap pass over its action column: what the whole log chose is then every partition's "all
+actions seen" and support, as it is for the whole log in one process. With no scheduler
+address a `LocalCluster` is started for the run; with one, the same tasks go to that cluster
+(its workers must see the log's files).
+
+What does not distribute is refused, with the reason:
+- learning policies (`egreedy`, `thompson`, `vw:...`) and the replay estimator replay the log in
+  order, one event after the other: evaluate them in one process;
+- the direct method and the doubly robust family need a reward model cross-fitted over the
+  whole log (simulator/reward_model.py); fitting it per partition would give another estimate,
+  so they run in one process too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from bandit.types import Action
+
+from simulator.errors import (ClusterError, ExternalPolicyError, InvalidEstimatorError, InvalidLogError,
+                              SimulatorError)
+from simulator.estimator_base import Estimator
+from simulator.evaluation import PolicyEvaluation, PolicyRun, external_pmf, run_policy
+from simulator.log_files import read_log
+from simulator.log_sources import LogPart, log_parts, printable
+from simulator.logs import EXPORT_MAPPING, ColumnMapping
+from simulator.specs import PolicySpec, probability_file
+from simulator.statistics import Statistics
+
+__all__ = ["DistributedRun", "PartitionReport", "check_distributable", "evaluate_partitioned"]
+
+DEFAULT_WORKERS = 2
+CONNECT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class PartitionReport:
+    """What one map task did: its file, rows, seconds, and its worker's peak memory (bytes) after it."""
+
+    path: str
+    rows: int
+    seconds: float
+    worker: str
+    peak_rss: int
+
+
+@dataclass(frozen=True)
+class DistributedRun:
+    """The evaluations of a distributed run, what each partition's task reported, and the seconds
+    the map-reduce took (reading included; starting a local cluster not)."""
+
+    evaluations: list[PolicyEvaluation]
+    n_rounds: int
+    mean_reward: float
+    n_actions: int
+    partitions: tuple[PartitionReport, ...]
+    workers: int
+    seconds: float
+
+    def peak_rss_per_worker(self) -> dict[str, int]:
+        """The largest peak memory each worker reported (bytes)."""
+        out: dict[str, int] = {}
+        for p in self.partitions:
+            out[p.worker] = max(out.get(p.worker, 0), p.peak_rss)
+        return out
+
+
+def check_distributable(specs: Sequence[PolicySpec], estimators: Sequence[Estimator]) -> None:
+    """Refuse, with the reason, a policy or estimator that cannot be evaluated partition by partition."""
+    for spec in specs:
+        if spec.learns:
+            raise InvalidEstimatorError(
+                f"policy {spec.name!r} learns as it replays the log in order, which is sequential; "
+                "evaluate it in one process (--engine local)")
+    for est in estimators:
+        if not est.distributable:
+            raise InvalidEstimatorError(
+                f"{est.name} is not a sum over rows (it samples or bootstraps the whole log); "
+                "evaluate it in one process (--engine local)")
+        if est.needs_rewards:
+            raise InvalidEstimatorError(
+                f"{est.name} needs a reward model cross-fitted over the whole log, which the dask "
+                "engine does not fit; evaluate it in one process (--engine local)")
+
+
+def evaluate_partitioned(
+    source: str | Path,
+    specs: Sequence[PolicySpec],
+    estimators: Sequence[Estimator],
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    catalog: Mapping[str, Action] | None = None,
+    seed: int = 0,
+    scheduler: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+    processes: bool = True,
+) -> DistributedRun:
+    """Evaluate fixed policies on a partitioned log (directory, glob or file) as map-reduce on Dask.
+
+    Args:
+        source: the log; each of its files is one partition.
+        specs, estimators: what to evaluate (fixed policies; sums-over-rows estimators).
+        mapping, format: how to read the files, as `read_log`.
+        catalog: artwork id -> Action (features, defaults), sent once to every worker.
+        seed: the seed policies are built with.
+        scheduler: a Dask scheduler address; None starts a LocalCluster of `workers`.
+        workers: worker processes of the LocalCluster (one thread each).
+        processes: False runs the LocalCluster's workers as threads of this process.
+    Returns:
+        the evaluations, exactly those of the whole log read in one process.
+    Raises:
+        InvalidEstimatorError: a learning policy or a model-based estimator (see the module).
+        InvalidLogError: the log, or a partition of it, cannot be evaluated.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    check_distributable(specs, estimators)
+    if workers < 1:
+        raise InvalidEstimatorError(f"--workers {workers!r} must be at least 1")
+    parts = log_parts(source, format)
+    files = any(s.kind == "file" for s in specs)
+    offsets = _first_rows(parts, files)
+    mapping = mapping or EXPORT_MAPPING
+    if not files:  # only probability files look rows up by event id: the ids need not be read
+        mapping = dataclasses.replace(mapping, event_id=None)
+    cluster = client = None
+    try:
+        if scheduler is None:
+            # Worker processes listen on loopback only; threads talk in process.
+            where = {"host": "127.0.0.1"} if processes else {}
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                   dashboard_address=None, worker_dashboard_address=None, **where)
+        client = Client(cluster if cluster is not None else scheduler, timeout=CONNECT_SECONDS)
+    except (OSError, RuntimeError, ValueError) as exc:  # unreachable, refused, malformed address
+        if cluster is not None:
+            cluster.close()
+        where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
+        raise ClusterError(f"cannot use {where} ({printable(exc)}); check the address, or leave "
+                           "--scheduler out for a local cluster") from None
+    try:
+        with client:
+            started = time.perf_counter()  # the map-reduce itself, reading included
+            shared = client.scatter([dict(catalog)], broadcast=True)[0] if catalog else None
+            everything: tuple[str, ...] = ()
+            if not (mapping.candidates and mapping.pmf):
+                # What the whole log chose: the candidates when none are logged ("all actions
+                # seen"), and the support when only propensities are.
+                seen = client.gather([client.submit(_actions_of, part, mapping.action, pure=False)
+                                      for part in parts])
+                everything = tuple(sorted(frozenset().union(*seen)))
+            mapped = [client.submit(_partition_statistics, part, first, mapping, tuple(specs),
+                                    tuple(estimators), shared, seed, everything, pure=False)
+                      for part, first in zip(parts, offsets)]
+            while len(mapped) > 1:  # the reduction, pairwise on the cluster
+                pairs = [client.submit(_add, mapped[i], mapped[i + 1], pure=False)
+                         for i in range(0, len(mapped) - 1, 2)]
+                mapped = pairs + ([mapped[-1]] if len(mapped) % 2 else [])
+            total = mapped[0].result()
+            seconds = time.perf_counter() - started
+            n_workers = len(client.scheduler_info()["workers"])
+    finally:
+        if cluster is not None:
+            cluster.close()
+    if total.error is not None:
+        raise total.error
+    if total.n_rounds == 0:
+        raise InvalidLogError(f"{source}: has no rows; nothing to evaluate")
+    evaluations = [PolicyEvaluation(spec.name, False, tuple(
+        est.from_statistics(total.statistics[(spec.name, est.name)]) for est in estimators))
+        for spec in specs]
+    return DistributedRun(evaluations, total.n_rounds, total.reward_sum / total.n_rounds, len(total.artworks),
+                          total.reports, n_workers, seconds)
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """What partitions add up to: statistics per (policy, estimator), rows, rewards, artworks, reports,
+    or the first partition's error."""
+
+    statistics: Mapping[tuple[str, str], Statistics]
+    n_rounds: int
+    reward_sum: float
+    artworks: frozenset[str]
+    reports: tuple[PartitionReport, ...]
+    error: SimulatorError | None = None
+
+
+def _add(a: _Partial, b: _Partial) -> _Partial:
+    """The reduction step: two partials' statistics added (`+`), their counts and reports joined."""
+    if a.error is not None or b.error is not None:
+        return a if a.error is not None else b
+    if not a.n_rounds or not b.n_rounds:
+        statistics = b.statistics if not a.n_rounds else a.statistics
+    else:
+        statistics = {k: v + b.statistics[k] for k, v in a.statistics.items()}
+    return _Partial(statistics, a.n_rounds + b.n_rounds, a.reward_sum + b.reward_sum,
+                    a.artworks | b.artworks, a.reports + b.reports)
+
+
+def _actions_of(part: LogPart, column: str) -> frozenset[str]:
+    """The artworks a partition's rows chose (empty when it cannot be read: the map task says why)."""
+    try:
+        if part.format == "parquet":
+            values = pq.read_table(part.path, columns=[column]).column(column)
+        else:
+            options = pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
+            values = pacsv.read_csv(part.path, convert_options=options).column(column)
+    except (pa.ArrowException, OSError, KeyError):
+        return frozenset()
+    return frozenset(str(v) for v in pc.unique(values.cast(pa.string())).to_pylist() if v)
+
+
+def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
+                          specs: tuple[PolicySpec, ...], estimators: tuple[Estimator, ...],
+                          catalog: Mapping[str, Action] | None, seed: int,
+                          log_actions: tuple[str, ...]) -> _Partial:
+    """The map task: one partition read and turned into statistics for every policy and estimator."""
+    from dask.distributed import get_worker
+
+    started = time.perf_counter()
+    statistics: dict[tuple[str, str], Statistics] = {}
+    rows, reward_sum, artworks = 0, 0.0, frozenset()
+    if part.rows != 0:
+        try:
+            # Sums do not depend on the order of rows: no time sort.
+            log = read_log(part.path, mapping, format=part.format, first_row=first_row, sort_by_time=False,
+                           log_actions=log_actions)
+            rows, reward_sum, artworks = log.n_rounds, float(log.reward.sum()), frozenset(log.action_names)
+            for spec in specs:
+                run = _run(spec, log, catalog, seed)
+                for est in estimators:
+                    statistics[(spec.name, est.name)] = est.statistics(log, run.target_pmf)
+        except SimulatorError as exc:  # returned, not raised: Dask would log a raised one as a crash
+            exc.args = (f"{part.path}: {exc}",)
+            return _Partial({}, 0, 0.0, frozenset(), (), exc)
+        del log
+    peak = _peak_memory()
+    report = PartitionReport(str(part.path), rows, time.perf_counter() - started,
+                             get_worker().address, int(peak))
+    return _Partial(statistics, rows, reward_sum, artworks, (report,))
+
+
+def _peak_memory() -> int:
+    """This process's peak resident memory in bytes.
+
+    Linux's VmHWM (of this address space) where there is one: `ru_maxrss` survives exec, so a
+    worker spawned by a large parent process would report the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _run(spec: PolicySpec, log: Any, catalog: Mapping[str, Action] | None, seed: int) -> PolicyRun:
+    if spec.kind == "file":  # the file covers the whole log; this partition takes its own rows
+        return PolicyRun(spec.name, external_pmf(probability_file(spec), log, part_of_log=True))
+    return run_policy(spec, log, catalog, seed=seed)
+
+
+def _first_rows(parts: Sequence[LogPart], needed: bool) -> list[int]:
+    """The number of each partition's first row in the whole log (row-keyed probability files need them)."""
+    if not needed:
+        return [1] * len(parts)
+    out, first = [], 1
+    for part in parts:
+        out.append(first)
+        rows = part.rows
+        if rows is None:
+            try:
+                rows = pacsv.read_csv(part.path).num_rows
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise ExternalPolicyError(f"{part.path.name}: cannot count its rows ({printable(exc)})") from None
+        first += rows
+    return out
