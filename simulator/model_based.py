@@ -31,7 +31,7 @@ from simulator.logs import LoggedFeedback
 from simulator.statistics import Statistics
 
 __all__ = ["DirectMethod", "DoublyRobust", "DoublyRobustShrinkage", "SelfNormalizedDoublyRobust",
-           "SwitchDoublyRobust", "slope_select"]
+           "SwitchDoublyRobust", "slope_keep", "slope_select"]
 
 # The tuning grids, least biased first (infinity: plain DR).
 SWITCH_TAUS = (np.inf, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0)
@@ -57,6 +57,15 @@ def slope_select(values: list[float], half_widths: list[float]) -> int:
             break
         chosen = i
     return chosen
+
+
+def slope_keep(results: list[Estimate]) -> tuple[int, tuple[float, float]]:
+    """The index of the estimate SLOPE keeps among `results` (least biased first), and its
+    interval widened to reach the least biased one's: its own would not show the bias it may
+    have taken on."""
+    chosen = slope_select([r.value for r in results], [(r.ci_high - r.ci_low) / 2 for r in results])
+    best = results[chosen]
+    return chosen, (min(best.ci_low, results[0].ci_low), max(best.ci_high, results[0].ci_high))
 
 
 @dataclass(frozen=True)
@@ -184,12 +193,9 @@ class _TunedDoublyRobust(Estimator):
         k = len(self.grid)
         results = [self._result(stats, stats.mean(name), np.eye(k)[i], "normal")
                    for i, name in enumerate(stats.names[-k:])]
-        chosen = slope_select([r.value for r in results], [(r.ci_high - r.ci_low) / 2 for r in results])
-        best, unbiased = results[chosen], results[0]
+        chosen, (low, high) = slope_keep(results)  # the least biased: plain DR (knob infinite)
+        best = results[chosen]
         note = f"{self.knob} = {self.grid[chosen]:g}, chosen by SLOPE from {', '.join(f'{g:g}' for g in self.grid)}"
-        # The chosen value trades bias for variance, and its own interval would not show the
-        # bias: the interval reaches out to the least biased one's (plain DR's at infinity).
-        low, high = min(best.ci_low, unbiased.ci_low), max(best.ci_high, unbiased.ci_high)
         return Estimate(best.estimator, best.value, low, high, best.ess, best.n_rounds, best.confidence,
                         f"normal, {note}; the interval spans the least biased one's", best.n_matched,
                         best.warnings)

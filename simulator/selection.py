@@ -28,7 +28,7 @@ import numpy as np
 from simulator.estimator_base import Estimate, Estimator
 from simulator.logs import LoggedFeedback
 from simulator.model_based import (
-    DirectMethod, DoublyRobust, DoublyRobustShrinkage, SelfNormalizedDoublyRobust, slope_select,
+    DirectMethod, DoublyRobust, DoublyRobustShrinkage, SelfNormalizedDoublyRobust, slope_keep,
 )
 
 __all__ = ["SelectedEstimator"]
@@ -55,11 +55,10 @@ class SelectedEstimator(Estimator):
                  estimated_rewards: Any = None) -> Estimate:
         """The SLOPE-kept candidate's value, its interval widened to reach DR's."""
         results = [c.estimate(log, target_pmf, estimated_rewards) for c in self.candidates()]
-        chosen = slope_select([r.value for r in results], [(r.ci_high - r.ci_low) / 2 for r in results])
+        chosen, (low, high) = slope_keep(results)
         best, unbiased = results[chosen], results[0]
         warnings = tuple(dict.fromkeys(unbiased.warnings + best.warnings))
         note = (f"{best.estimator}, chosen by SLOPE from {', '.join(r.estimator for r in results)} "
                 f"({best.ci_method}); the interval spans dr's")
-        return Estimate(self.name, best.value, min(best.ci_low, unbiased.ci_low),
-                        max(best.ci_high, unbiased.ci_high), unbiased.ess, best.n_rounds,
+        return Estimate(self.name, best.value, low, high, unbiased.ess, best.n_rounds,
                         self.confidence, note, unbiased.n_matched, warnings)
