@@ -57,6 +57,9 @@ class Config:
     # `promote` replaces the champion only when the lower bound of the challenger's paired
     # improvement (in take rate) is above this margin.
     promotion_margin: float = 0.0
+    # A user who asks again for a title within this many seconds of its decision sees the same
+    # artwork, as a repeat of that decision (0: every request decides; see api/runtime/stable.py).
+    stable_for: float = 0.0
     seed: int | None = None
     reward_window: float = 3600.0
     reward_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -90,6 +93,7 @@ class Config:
             (self.new_art_window > 0, "new_art_window must be > 0 seconds"),
             (-1.0 < self.promotion_margin < 1.0, "promotion_margin must be in (-1, 1)"),
             (self.reward_window >= 0, "reward_window must be >= 0 seconds"),
+            (self.stable_for >= 0, "stable_for must be >= 0 seconds (0 turns it off)"),
             (self.learn_interval > 0, "learn_interval must be > 0 seconds"),
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
             (self.snapshot_keep >= 1, "snapshot_keep must be >= 1"),

@@ -362,6 +362,22 @@ class DecisionLog:
             raise NotFoundError(f"no decision with event id {event_id!r}", kind="decision")
         return decision_from_row(row)
 
+    def latest_for_user(self, user_id: str, title_ids: Sequence[str],
+                        since: float) -> dict[str, LoggedDecision]:
+        """The user's latest ingested decision for each of these titles made at or after `since`.
+
+        The journals are not ingested first (this is on the serving path): a decision
+        another process made appears once ingested, within JOURNAL_INGEST_SECONDS.
+        """
+        wanted = set(title_ids)
+        sql = (f"SELECT {columns_sql(DECISION_COLUMNS)} FROM decisions "
+               "WHERE user_id = ? AND timestamp >= ? ORDER BY timestamp")
+        latest = {}
+        for row in self._db.read(sql, [user_id, since]):
+            if row[3] in wanted:  # title_id; later rows replace earlier ones
+                latest[row[3]] = row
+        return {title: decision_from_row(row) for title, row in latest.items()}
+
     def decisions(
         self, since: float | None = None, until: float | None = None
     ) -> Iterator[LoggedDecision]:

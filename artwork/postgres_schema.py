@@ -144,9 +144,15 @@ def _learner_reports() -> list[str]:
             f"updated {_F} NOT NULL)"]
 
 
+def _user_decisions() -> list[str]:
+    # A user's recent decisions in one index probe (`stable_for`; erasing a user).
+    return ["CREATE INDEX idx_decisions_user_id_timestamp ON decisions (user_id, timestamp)"]
+
+
 MIGRATIONS: tuple[Callable[[], list[str]], ...] = (_v1, _v2, _v3, _v4, _v5, _eligibility_and_erasures,
                                                    _policies_and_shadows, _snapshots, _images, _crops,
-                                                   _experiments, _learner_reports)
+                                                   _experiments, _learner_reports,
+                                                   _user_decisions)
 LATEST = len(MIGRATIONS)
 
 

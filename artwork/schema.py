@@ -198,9 +198,15 @@ def _learner_reports(db: sqlite_utils.Database) -> None:
                "updated REAL NOT NULL)")
 
 
+def _user_decisions(db: sqlite_utils.Database) -> None:
+    # A user's recent decisions, one index probe: what `stable_for` serves again (the index
+    # is kept up at ingest, off the serving path) and what erasing a user deletes.
+    db.execute("CREATE INDEX idx_decisions_user_id_timestamp ON decisions (user_id, timestamp)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _eligibility_and_erasures,
                                                                     _policies_and_shadows, _snapshots, _images, _crops,
-                                                                    _experiments, _learner_reports)
+                                                                    _experiments, _learner_reports, _user_decisions)
 LATEST = len(MIGRATIONS)
 
 

@@ -223,6 +223,11 @@ class Store:
         """The logged decision with this event id; raises NotFoundError."""
         return self.decision_log.get_decision(event_id)
 
+    def latest_decisions_for_user(self, user_id: str, title_ids: Sequence[str],
+                                  since: float) -> dict[str, LoggedDecision]:
+        """The user's latest ingested decision per title since `since` (see DecisionLog.latest_for_user)."""
+        return self.decision_log.latest_for_user(user_id, title_ids, since)
+
     def decisions(self, since: float | None = None,
                   until: float | None = None) -> Iterator[LoggedDecision]:
         """Logged decisions in time order, read page by page."""

@@ -18,6 +18,7 @@ from simulator.adapter import to_logged
 from api.runtime.affinity import AffinityCache
 from api.runtime.catalog_cache import CatalogCache
 from api.runtime.new_art import NewArtTracker
+from api.runtime.stable import StableChoices, repeats
 
 # The policy name logged for a title served its default artwork because none is live.
 FALLBACK_POLICY = "default-only"
@@ -30,6 +31,7 @@ class Served:
     decision: LoggedDecision
     artwork: Artwork
     crop: Crop | None = None  # the artwork's crop for the placement asked for, if any
+    repeat: bool = False  # the decision is an earlier one, shown again (see api/runtime/stable.py)
 
 
 class Engine:
@@ -38,8 +40,11 @@ class Engine:
     def __init__(self, store: Store, catalog: CatalogCache, current: Callable[[], Policy],
                  learning: bool = False, new_art: NewArtTracker | None = None,
                  shadows: Callable[[], tuple[Policy, ...]] = tuple,
-                 serving: Callable[[str], Policy] | None = None) -> None:
+                 serving: Callable[[str], Policy] | None = None,
+                 stable: StableChoices | None = None) -> None:
         self.store = store
+        # With `stable_for` set: the decisions a user's requests repeat (None: every request decides).
+        self.stable = stable
         # The challengers whose pmfs are logged beside each decision, and the policy that
         # serves a user (an experiment's arm; None: always `current`); see api/runtime/policies.py.
         self.shadows = shadows
@@ -73,13 +78,18 @@ class Engine:
         affinity = self.affinity.get(user_id)
         features = dict(features)
         audience = audience_of(features)
-        served = []
+        earlier = {} if self.stable is None else self.stable.find(user_id, title_ids, now)
+        served, made = [], []
         for entry in entries:
             title = entry.title
             context = Context(user_id, title.id, features, affinity, title.genres)
             # Only the artworks eligible for this audience now are candidates: the pmf is over them.
             actions, action_keys, fallback = entry.candidates(audience, now)
-            if actions:
+            prior = earlier.get(title.id)
+            repeat = prior is not None and repeats(prior, policy.name, [a.id for a in actions])
+            if repeat:
+                logged = prior
+            elif actions:
                 # New to the title among all its live artworks (the same set for every audience).
                 new = (() if self.new_art is None else
                        self.new_art.new_artworks(title.id, entry.actions, entry.artworks))
@@ -94,9 +104,14 @@ class Engine:
                 shape = "" if audience.placement is None else f" serving placement {audience.placement!r}"
                 raise NotFoundError(f"title {title.id!r} has no live artwork and no default "
                                     f"eligible for this request{shape}", kind="artwork")
+            if not repeat:
+                made.append(logged)
             crop = None if audience.placement is None else entry.crop(logged.action, audience.placement)
-            served.append(Served(logged, entry.artworks[logged.action], crop))
-        self.store.journal_decisions([s.decision for s in served])
+            served.append(Served(logged, entry.artworks[logged.action], crop, repeat))
+        if made:
+            self.store.journal_decisions(made)
+            if self.stable is not None:
+                self.stable.remember(made)
         return served
 
     def feedback(self, rewards: Sequence[Reward]) -> list[bool]:

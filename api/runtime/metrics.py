@@ -63,6 +63,8 @@ class Metrics:
         self._children: dict[tuple[int, str], object] = {}
         self.decisions = Counter("artbandit_decisions", "Decisions served and logged", ["policy"],
                                  registry=own)
+        self.repeats = Counter("artbandit_repeats", "Earlier decisions shown again (stable_for)",
+                               registry=own)
         self.feedback = Counter("artbandit_feedback", "Feedback events recorded (repeats excluded)",
                                 ["kind"], registry=own)
         self.latency = Histogram("artbandit_request_seconds", "Request latency by endpoint",
@@ -77,6 +79,10 @@ class Metrics:
     def decided(self, policy: str) -> None:
         """Count one decision served by `policy`."""
         self._child(self.decisions, policy).inc()
+
+    def repeated(self) -> None:
+        """Count one earlier decision shown again (not a new decision)."""
+        self.repeats.inc()
 
     def recorded(self, kind: str) -> None:
         """Count one new feedback event of `kind`."""

@@ -25,6 +25,7 @@ from api.runtime.metrics import Metrics
 from api.runtime.new_art import NewArtTracker
 from api.runtime.policies import Lineup, Member
 from api.runtime.replays import ReplayRunner
+from api.runtime.stable import StableChoices
 from api.runtime.stores import open_store, snapshot_shelf
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,9 @@ class Services:
         lineup.watch(config.reload_interval)
         first = lineup.part(lineup.champion_name)
         learner, reloader = (first, None) if config.learn else (None, first)
+        stable = StableChoices(store, config.stable_for) if config.stable_for > 0 else None
         engine = Engine(store, catalog, lineup.champion, learning=config.learn, new_art=new_art,
-                        shadows=lineup.shadows, serving=lineup.serving)
+                        shadows=lineup.shadows, serving=lineup.serving, stable=stable)
         jobs = JobQueue(config.data_dir / JOBS_FOLDER, max_upload_bytes=config.max_upload_bytes,
                         max_video_bytes=config.max_video_bytes,
                         max_image_pixels=config.max_image_pixels)

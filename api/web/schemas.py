@@ -168,8 +168,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "artwork_id": {"type": "string"}, "image_url": {"type": "string"},
         "probability": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "policy": {"type": "string"}, "model_version": {"type": "integer"},
+        "repeat": {"type": "boolean", "description": "an earlier decision for this user and "
+                   "title shown again (stable_for): its event id, artwork and probability"},
     }, ("event_id", "title_id", "artwork_id", "image_url", "probability", "policy",
-        "model_version")),
+        "model_version", "repeat")),
     "Choices": {"allOf": [_ref("Choice"), _object({
         "user": {"type": "string"},
         "choices": {"type": "array", "minItems": 1, "items": _ref("Choice")}},

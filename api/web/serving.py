@@ -62,7 +62,7 @@ def choose_artwork():
     served = svc.engine.decide(user, titles, features)
     before, after = _image_url_parts(environ.get("SCRIPT_NAME", ""))
     choices = []
-    decided = svc.metrics.decided
+    decided, repeated = svc.metrics.decided, svc.metrics.repeated
     for s in served:
         d = s.decision
         choices.append({
@@ -70,8 +70,12 @@ def choose_artwork():
             "image_url": (f"{before}{d.action}{after}" if s.crop is None
                           else url_for("crops.crop_image", name=s.crop.name)),
             "probability": d.probability, "policy": d.policy, "model_version": d.model_version,
+            "repeat": s.repeat,
         })
-        decided(d.policy)
+        if s.repeat:
+            repeated()
+        else:
+            decided(d.policy)
     # The first choice is repeated at the top level for single-title callers; the shape
     # is the same whatever the number of titles.
     # orjson: json's encoder took about a tenth of this view's time.

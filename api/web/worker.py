@@ -14,6 +14,7 @@ import errno
 import re
 import selectors
 import socket
+import sys
 import time
 from functools import partial
 
@@ -28,6 +29,15 @@ GATHER_BODY_BYTES = 64 * 1024
 BODY_READ_TIMEOUT = 10.0
 # A head longer than this is handed on as it is: the parser refuses it with a 400.
 MAX_HEAD_BYTES = 64 * 1024
+# A kept-alive connection is closed after this many requests (nginx's `keepalive_requests`
+# does the same): a client's connections are spread over the workers when they are opened,
+# and one that reconnects lands on whichever worker is free to accept, so a worker that drew
+# more of the busy connections does not stay the bottleneck.
+KEEPALIVE_REQUESTS = 100
+# A thread waiting for the GIL asks the running one to drop it after this long (Python's
+# default is 5 ms): a request whose thread comes back from a send or a read then waits at most
+# this long behind another request's thread or the journal ingester, not 5 ms each time.
+SWITCH_INTERVAL_SECONDS = 0.0005
 # After the last response on a connection, unread bytes are drained for at most this long.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
@@ -60,6 +70,7 @@ class GuardedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.gathering: dict[TConn, tuple[float, bytearray]] = {}
         self.lingering: dict[socket.socket, list[float]] = {}  # deadline, bytes drained
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         super().init_process()
 
     # -- connections in: gathered in the event loop -----------------------------------
@@ -131,6 +142,8 @@ class GuardedThreadWorker(ThreadWorker):
 
     def handle_request(self, req, conn):
         conn.sock.settimeout(BODY_READ_TIMEOUT)
+        if req.req_number >= KEEPALIVE_REQUESTS:
+            req.must_close = True  # answered with `Connection: close`; the client reconnects
         return super().handle_request(req, conn)
 
     def _keepalive_after(self, conn, keepalive):

@@ -96,3 +96,27 @@ def test_feedback_bodies_are_limited_to_a_few_kib(server):
     events = [{"event_id": "e" * 32, "kind": "impression"}] * 300
     r = requests.post(f"{server.url}/feedback", json=events, timeout=5)
     assert r.status_code == 413 and r.json()["status"] == 413
+
+
+def test_a_kept_alive_connection_is_closed_after_its_share_of_requests(server):
+    # So that a client's busy connections do not stay on the worker that first accepted them.
+    from api.web.worker import KEEPALIVE_REQUESTS
+
+    sock = _connect(server.port)
+    reader = sock.makefile("rb")
+    try:
+        for n in range(1, KEEPALIVE_REQUESTS + 1):
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            status = reader.readline()
+            headers = {}
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            reader.read(int(headers["content-length"]))
+            assert status.startswith(b"HTTP/1.1 200"), status
+            assert (headers.get("connection") == "close") == (n == KEEPALIVE_REQUESTS), n
+        assert reader.read(1) == b""  # the server closed it
+    finally:
+        reader.close()
+        sock.close()
+    assert max(latencies(server.url, 5)) < PROBE_LIMIT_SECONDS
