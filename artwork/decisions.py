@@ -411,7 +411,10 @@ class Ingester:
 
     The thread starts with the first append (a forked worker starts its own), wakes every
     JOURNAL_INGEST_SECONDS, or at once after JOURNAL_INGEST_RECORDS appends, and ingests
-    when anything was appended since its last pass.
+    when anything was appended since its last pass. Serving processes that have a watcher
+    beside them (`artbandit serve`'s ingest worker calls `watch`) start none
+    (`leave_to_watcher`): an ingest pass holds the GIL for milliseconds, which requests in the
+    same process would wait for.
     """
 
     def __init__(self, decisions: DecisionLog) -> None:
@@ -422,17 +425,30 @@ class Ingester:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._failing: str | None = None  # why the last pass failed, while passes fail
+        self._elsewhere = False  # another process ingests (leave_to_watcher)
+        self._watching = False  # this thread ingests every process's appends (watch)
 
     def appended(self, records: int) -> None:
         """Count appended records; start the thread if this process has none."""
         self._pending += records
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if (thread is None or not thread.is_alive()) and not self._elsewhere:
             with self._lock:
                 if not self._stopped:
                     self._thread = running_thread(self._thread, self._run, "journal-ingest")
         if self._pending >= JOURNAL_INGEST_RECORDS:
             self._wake.set()
+
+    def leave_to_watcher(self) -> None:
+        """Start no thread here: another process watches the journals (see `watch`)."""
+        self._elsewhere = True
+
+    def watch(self) -> None:
+        """Ingest every journal of the folder as it grows, whichever process appends to it."""
+        self._watching = True
+        with self._lock:
+            if not self._stopped:
+                self._thread = running_thread(self._thread, self._run, "journal-ingest")
 
     def stop(self) -> None:
         """End the thread, letting a pass under way finish."""
@@ -448,14 +464,17 @@ class Ingester:
             self._wake.clear()
             if self._stopped:
                 return
-            if not self._pending:
+            if not self._pending and not self._watching:
                 continue
             self._pending = 0
             decisions = self._decisions()
             if decisions is None:
                 return
             try:
-                decisions.ingest_journal()
+                if self._watching:
+                    decisions.catch_up()  # a stat per journal file; ingests what grew
+                else:
+                    decisions.ingest_journal()
                 if self._failing is not None:
                     log.warning("ingesting the decision journals works again")
                     self._failing = None

@@ -96,6 +96,11 @@ class ExperimentLog:
             raise NotFoundError(f"no experiment named {name!r}", kind="experiment")
         return _experiment(rows[0])
 
+    def list(self) -> list[Experiment]:
+        """Every experiment, running or stopped, the newest first."""
+        rows = self._db.read(f"SELECT {_COLUMNS} FROM experiments ORDER BY started DESC, name")
+        return [_experiment(r) for r in rows]
+
     def running(self) -> Experiment | None:
         """The experiment assigning users now, if any."""
         rows = self._db.read(f"SELECT {_COLUMNS} FROM experiments WHERE stopped IS NULL")

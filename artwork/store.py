@@ -211,6 +211,14 @@ class Store:
         """Log decisions through this process's journal (see DecisionLog.journal_decisions)."""
         self.decision_log.journal_decisions(decisions)
 
+    def leave_ingest_to_watcher(self) -> None:
+        """Ingest this process's journal only when reading: another process watches the journals."""
+        self.decision_log.ingester.leave_to_watcher()
+
+    def watch_journals(self) -> None:
+        """Ingest every process's decision journal as it grows, on a thread of this process."""
+        self.decision_log.ingester.watch()
+
     def ingest_journal(self) -> int:
         """Move journaled decisions into the decision log; returns how many were added."""
         return self.decision_log.ingest_journal()

@@ -108,7 +108,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # The workers count into one folder, so that a scrape of any of them gives the totals.
     metrics_dir = Path(tempfile.mkdtemp(prefix="artbandit-metrics-"))
     share_metrics_through(metrics_dir)
-    launch = Launch(problems, metrics_dir)
+    launch = Launch(problems, metrics_dir, journals_watched=True)
     ingest = IngestWorkerProcess(config, args.config)
 
     def stopped() -> None:

@@ -1,7 +1,8 @@
-"""The ingest worker: the one process per data directory that runs upload jobs (the vision stage).
+"""The ingest worker: the one process per data directory that runs upload jobs (the vision stage)
+and ingests the serving workers' decision journals into the decision log.
 
 `artbandit ingest worker` runs it (and `artbandit serve` starts that command beside its
-workers). It resolves the embedder once, on its first job, and only after the job's files
+workers, which then leave their journals to it). It resolves the embedder once, on its first job, and only after the job's files
 have been checked; it runs at a lower CPU priority than serving, takes stills before videos,
 and at start queues again (or fails) the jobs a stopped worker left unfinished.
 """
@@ -94,7 +95,12 @@ class IngestWorker:
             return self._embedder
 
     def run(self) -> None:
-        """Recover unfinished jobs, then run jobs (Huey's consumer) until SIGTERM, SIGINT or orphaned."""
+        """Watch the decision journals; recover unfinished jobs, then run jobs (Huey's consumer)
+        until SIGTERM, SIGINT or orphaned."""
+        # Started before the process lowers its priority: on Linux a thread's nice value is
+        # its own and only threads started later inherit it, so ingesting the serving
+        # workers' decisions keeps its share of the CPU while the vision jobs yield theirs.
+        self.store.watch_journals()
         os.nice(NICENESS)
         cv2.setNumThreads(DECODE_THREADS)
         threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True,

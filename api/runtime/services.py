@@ -41,6 +41,9 @@ class Launch:
     database_problems: tuple[str, ...] | None = None
     # The folder where the workers share their metrics (None: this process counts alone).
     metrics_dir: Path | None = None
+    # Whether a process beside the workers (the ingest worker) ingests their decision
+    # journals; else each ingests its own in the background.
+    journals_watched: bool = False
 
 
 def build_policy(config: Config, spec_text: str | None = None, name: str | None = None) -> Policy:
@@ -115,6 +118,8 @@ class Services:
         """Open the store, load the newest usable model and start learning or reloading."""
         launch = launch or Launch()
         store = open_store(config)
+        if launch.journals_watched:
+            store.leave_ingest_to_watcher()
         problems = launch.database_problems
         if problems is None:
             problems = check_database(store)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from api.studio import analyses, auth, charts, history, pages, reports
-from api.studio import insights  # noqa: F401  (its views are the studio blueprint's)
+from api.studio import experiments, insights  # noqa: F401  (their views are the studio blueprint's)
 
 
 def register(app: Flask) -> None:

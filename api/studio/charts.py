@@ -1,4 +1,5 @@
-"""Small charts the studio draws as inline SVG: take rates with their intervals, and shares in parts.
+"""Small charts the studio draws as inline SVG: take rates with their intervals, shares in parts, and
+a difference over time with its confidence band.
 
 Only geometry is computed here (what goes where, in pixels); templates/_charts.html draws it
 with CSS classes, so pages need no script and no inline style.
@@ -6,6 +7,7 @@ with CSS classes, so pages need no script and no inline style.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -92,3 +94,74 @@ def share_bar(first: float, second: float, *, width: int = 160) -> ShareBar:
     a = min(max(0.0, first if math.isfinite(first) else 0.0), 1.0)
     b = min(max(0.0, second if math.isfinite(second) else 0.0), 1.0 - a)
     return ShareBar(a, b, width, width * a, width * (a + b))
+
+
+@dataclass(frozen=True)
+class PathChart:
+    """A difference over time: its line, its band (low..high), the zero line, laid out in pixels."""
+
+    line: str  # polyline points, "x,y x,y ..."
+    band: str  # polygon points: the highs left to right, then the lows right to left
+    last: tuple[float, float]  # the last point, marked
+    zero_y: float
+    x_ticks: tuple[tuple[float, str], ...]  # (x, label)
+    y_ticks: tuple[tuple[float, str], ...]  # (y, label)
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    description: str
+
+
+def points_text(value: float) -> str:
+    """A difference of rates in percentage points, signed: "+1.2 pp"."""
+    return f"{value * 100:+.1f} pp"
+
+
+def _y_axis(lows: Sequence[float], highs: Sequence[float]) -> tuple[float, float, float]:
+    """(bottom, top, step) of the axis: round steps, zero inside.
+
+    Early bands (few users) are far wider than the last; the axis holds the last band and up
+    to three of its widths on either side, and cuts wider bands at its edges."""
+    reach = 3 * max(highs[-1] - lows[-1], 0.02)
+    low = min(max(min(lows), lows[-1] - reach), 0.0)
+    high = max(min(max(highs), highs[-1] + reach), 0.0)
+    raw = max((high - low) / 4, 0.001)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    bottom, top = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    return bottom, max(top, bottom + step), step
+
+
+def _time_format(span: float) -> str:
+    return "%H:%M:%S" if span < 3600 else "%m-%d %H:%M" if span < 3 * 86400 else "%Y-%m-%d"
+
+
+def path_chart(points: Sequence[tuple[float, float, float, float]], *, start: float, end: float,
+               label: str, width: int = 560, height: int = 220) -> PathChart | None:
+    """Lay out (time, difference, low, high) points on a time axis from `start` to `end`; None without points."""
+    if not points:
+        return None
+    left, right, top, bottom = 76, width - PAD, PAD, height - AXIS_HEIGHT
+    y_low, y_high, step = _y_axis([p[2] for p in points], [p[3] for p in points])
+    span = max(end - start, 1e-9)
+    x = lambda t: left + (right - left) * (min(max(t, start), end) - start) / span  # noqa: E731
+    y = lambda v: bottom - (bottom - top) * (min(max(v, y_low), y_high) - y_low) / (y_high - y_low)  # noqa: E731
+    xy = lambda t, v: f"{x(t):.1f},{y(v):.1f}"  # noqa: E731
+    band = [xy(t, hi) for t, _, _, hi in points] + [xy(t, lo) for t, _, lo, _ in reversed(points)]
+    x_ticks = tuple((x(t), time.strftime(_time_format(span), time.localtime(t)))
+                    for t in (start, (start + end) / 2, end))
+    digits = 0 if step >= 0.01 - 1e-12 else 1
+    y_ticks = tuple((y(v), f"{v * 100:+.{digits}f} pp" if abs(v) > step / 2 else "0")
+                    for v in (y_low + step * k for k in range(round((y_high - y_low) / step) + 1)))
+    at, diff, low, high = points[-1]
+    verdict = "excludes zero" if low > 0 or high < 0 else "includes zero"
+    description = (f"{label}, at {len(points)} times from {x_ticks[0][1]} to {x_ticks[-1][1]}: "
+                   f"from {points_text(points[0][1])} ({points_text(points[0][2])} to "
+                   f"{points_text(points[0][3])}) at first to {points_text(diff)} "
+                   f"({points_text(low)} to {points_text(high)}) at the last, whose band {verdict}.")
+    return PathChart(" ".join(xy(t, v) for t, v, _, _ in points), " ".join(band),
+                     (x(at), y(diff)), y(0.0), x_ticks, y_ticks, width, height, left, right, top,
+                     bottom, description)

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pyarrow.parquet as pq
 import requests
 
 from api.config import environment_with
 from artwork.journal import JOURNAL_DIR
+from artwork.store import DB_NAME
 from tests.api.conftest import app_settings
-from tests.reliability.conftest import AUTH, wait_for
+from tests.reliability.conftest import AUTH, LiveServer, children, seed_catalog, wait_for
 
 GOOD = ["x", 1.0, "u1", "t1", "{}", '["a"]', "[1.0]", "a", 1.0, "vw", 0, None]
 BAD = [
@@ -65,3 +70,32 @@ def test_bad_lines_go_to_the_dead_letter_file_and_the_rest_is_ingested(live, dat
                             capture_output=True, text=True, timeout=120)
     assert export.returncode == 0, export.stderr
     assert sorted(pq.read_table(out).column("event_id").to_pylist()) == sorted(served)
+
+
+def test_the_ingest_worker_ingests_the_serving_workers_journals(data_dir):
+    # The serving workers start no ingest thread of their own (a pass would hold their GIL):
+    # while the ingest worker is stopped, nothing is ingested; once it runs again, everything.
+    seed_catalog(data_dir)
+    server = LiveServer(data_dir, workers=2, env={"learn": "false"})
+
+    def ingested() -> int:
+        with sqlite3.connect(data_dir / DB_NAME) as db:
+            return db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+
+    try:
+        session = requests.Session()
+        answered = lambda n: [session.get(f"{server.url}/artwork?user=u{i}&title=t1",  # noqa: E731
+                                          timeout=5).raise_for_status() for i in range(n)]
+        answered(20)
+        wait_for(lambda: ingested() == 20, 10, "ingesting the first 20 decisions")
+        _, (ingest,) = children(server)
+        os.kill(ingest, signal.SIGSTOP)
+        try:
+            answered(30)
+            time.sleep(1.5)  # six ingest passes of a serving worker, had it one
+            assert ingested() == 20
+        finally:
+            os.kill(ingest, signal.SIGCONT)
+        wait_for(lambda: ingested() == 50, 10, "ingesting the other 30")
+    finally:
+        server.stop()

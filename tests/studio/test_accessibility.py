@@ -50,7 +50,7 @@ def pages(studio, studio_app):
     log_traffic(store, "t1", World(("tv",), {("tv", a.id): 0.3, ("tv", b.id): 0.1}, {a.id: 1, b.id: 1}),
                 200, np.random.default_rng(0))
     paths = ["/studio/", "/studio/titles/t1", "/studio/titles/t1/insights", "/studio/insights",
-             "/studio/reports/"]
+             "/studio/reports/", "/studio/experiments"]
     out = {path: studio.get(path) for path in paths}
     out["/studio/login"] = studio_app.test_client().get("/studio/login")
     return out
