@@ -14,7 +14,6 @@ import errno
 import re
 import selectors
 import socket
-import sys
 import time
 from functools import partial
 
@@ -34,10 +33,6 @@ MAX_HEAD_BYTES = 64 * 1024
 # and one that reconnects lands on whichever worker is free to accept, so a worker that drew
 # more of the busy connections does not stay the bottleneck.
 KEEPALIVE_REQUESTS = 100
-# A thread waiting for the GIL asks the running one to drop it after this long (Python's
-# default is 5 ms): a request whose thread comes back from a send or a read then waits at most
-# this long behind another request's thread or the journal ingester, not 5 ms each time.
-SWITCH_INTERVAL_SECONDS = 0.0005
 # After the last response on a connection, unread bytes are drained for at most this long.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
@@ -70,7 +65,6 @@ class GuardedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.gathering: dict[TConn, tuple[float, bytearray]] = {}
         self.lingering: dict[socket.socket, list[float]] = {}  # deadline, bytes drained
-        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         super().init_process()
 
     # -- connections in: gathered in the event loop -----------------------------------
