@@ -35,8 +35,13 @@ class Embedder(Protocol):
     dim: int
     duplicate_threshold: float
 
-    def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Embed BGR images: float32 array (len(images), dim), rows of unit length."""
+    def embed(self, images: Sequence[np.ndarray],
+              faces: Sequence[FaceStats] | None = None) -> np.ndarray:
+        """Embed BGR images: float32 array (len(images), dim), rows of unit length.
+
+        `faces`, when given, are the faces already found on each image, for an embedder that
+        uses them (it would otherwise look for them again).
+        """
         ...
 
 
@@ -72,14 +77,18 @@ class ClassicEmbedder:
         self._faces = faces if faces is not None else FaceDetector(detect_width=320)
         self.dim = 12 * 4 * 4 + 4 * 4 * 3 + 2 * 2 * 8 + 4
 
-    def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Embed BGR images (see the class docstring)."""
+    def embed(self, images: Sequence[np.ndarray],
+              faces: Sequence[FaceStats] | None = None) -> np.ndarray:
+        """Embed BGR images (see the class docstring), with their faces when already found."""
         _check_images(images)
+        if faces is not None and len(faces) != len(images):
+            raise InvalidParameterError(f"{len(faces)} face results for {len(images)} images")
         if not images:
             return np.zeros((0, self.dim), np.float32)
-        return np.stack([self._one(img) for img in images])
+        found = faces if faces is not None else [None] * len(images)
+        return np.stack([self._one(img, stats) for img, stats in zip(images, found)])
 
-    def _one(self, image: np.ndarray) -> np.ndarray:
+    def _one(self, image: np.ndarray, faces: FaceStats | None) -> np.ndarray:
         small = resize_to_width(image, self._WIDTH)
         hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
         hist = cv2.calcHist([hsv], [0, 1, 2], None, [12, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
@@ -87,7 +96,7 @@ class ClassicEmbedder:
         lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
         layout = cv2.resize(lab, (4, 4), interpolation=cv2.INTER_AREA).astype(np.float32).ravel() / 255.0 - 0.5
         edges = self._edge_orientations(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-        faces = _face_features(self._faces.detect(image))
+        faces = _face_features(faces if faces is not None else self._faces.detect(image))
         blocks = [l2_normalize(b) * w for b, w in zip((hist, layout, edges, faces), self._WEIGHTS)]
         return l2_normalize(np.concatenate(blocks))
 
@@ -185,8 +194,9 @@ class OpenClipEmbedder:
 
         return self._preprocess(Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
 
-    def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Embed BGR images in batches of `batch_size`; rows are L2-normalized float32."""
+    def embed(self, images: Sequence[np.ndarray],
+              faces: Sequence[FaceStats] | None = None) -> np.ndarray:
+        """Embed BGR images in batches of `batch_size`; rows are L2-normalized float32 (faces unused)."""
         _check_images(images)
         out = [np.zeros((0, self.dim), np.float32)]
         with self._torch.no_grad():

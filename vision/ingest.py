@@ -20,7 +20,7 @@ from artwork.store import Store
 from vision.crops import DEFAULT_PLACEMENTS, Placement, parse_placements
 from vision.embed import Embedder, make_embedder
 from vision.errors import ImageDecodeError, InvalidParameterError, NearDuplicateError, UnusableImageError
-from vision.faces import FaceDetector
+from vision.faces import FaceDetector, FaceStats
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
 from vision.placements import crop_artworks
 from vision.quality import Letterbox, flag_relative_blur, measure_quality
@@ -94,8 +94,10 @@ class IngestReport:
         return out
 
 
-def _embed(embedder: Embedder, images: Sequence[np.ndarray], progress: bool) -> np.ndarray:
-    chunks = [embedder.embed(images[i : i + _EMBED_CHUNK]) for i in tqdm(
+def _embed(embedder: Embedder, images: Sequence[np.ndarray], progress: bool,
+           faces: Sequence[FaceStats] | None = None) -> np.ndarray:
+    chunks = [embedder.embed(images[i : i + _EMBED_CHUNK],
+                             None if faces is None else faces[i : i + _EMBED_CHUNK]) for i in tqdm(
         range(0, len(images), _EMBED_CHUNK), desc="embedding", unit="batch", disable=not progress, leave=False
     )]
     return np.concatenate(chunks) if chunks else np.zeros((0, embedder.dim), np.float32)
@@ -171,7 +173,8 @@ def ingest_video(
                       on_progress=None if on_progress is None else lambda f: on_progress(0.9 * f))
     pool = scan.pool
     crops = [scan.letterbox.crop(s.image) for s in pool]
-    embeddings = _embed(embedder, crops, progress)
+    # The scan looked for faces on these frames already (each without its own black bars).
+    embeddings = _embed(embedder, crops, progress, faces=[s.quality.faces for s in pool])
     existing = _existing(store, title_id, embedder)
     selection = select_candidates(
         embeddings,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from vision.embed import ClassicEmbedder, Embedder, Projection, make_embedder, project
 from vision.errors import EmbedderConfigError, InvalidParameterError
+from vision.faces import FaceDetector
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,18 @@ def test_near_identical_images_are_closer_than_different_ones(classic, pictures)
 def test_face_statistics_are_part_of_the_vector(classic, astronaut):
     face, no_face = classic.embed([astronaut, cv2.flip(astronaut, 0)])  # upside down: no face found
     assert np.linalg.norm(face[-4:]) > 0 and np.linalg.norm(no_face[-4:]) == 0
+
+
+def test_faces_already_found_are_used_as_found(classic, pictures, astronaut):
+    # What video ingest passes: the scan's faces, so that the embedder need not look again.
+    images = [astronaut, *pictures[:3]]
+    found = [FaceDetector(detect_width=320).detect(img) for img in images]
+    assert found[0].count >= 1
+    assert np.array_equal(classic.embed(images, faces=found), classic.embed(images))
+    moved = [replace(found[0], x=0.05, y=0.05), *found[1:]]
+    assert not np.array_equal(classic.embed(images, faces=moved)[0], classic.embed(images)[0])
+    with pytest.raises(InvalidParameterError, match="2 face results for 4 images"):
+        classic.embed(images, faces=found[:2])
 
 
 def test_classic_rejects_non_images(classic):
