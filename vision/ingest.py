@@ -24,7 +24,7 @@ from vision.faces import FaceDetector, FaceStats
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
 from vision.placements import crop_artworks
 from vision.quality import Letterbox, flag_relative_blur, measure_quality
-from vision.scan import scan_video
+from vision.scan import FULL_FRAMES_BYTES, scan_video
 from vision.select import Selection, remove_near_duplicates, select_candidates
 from vision.tags import tag_images
 
@@ -149,13 +149,15 @@ def ingest_video(
     progress: bool = False,
     on_progress: Callable[[float], None] | None = None,
     placements: Sequence[Placement] | None = None,
+    full_frames_bytes: int = FULL_FRAMES_BYTES,
 ) -> IngestReport:
     """Turn a title's video into at most `max_candidates` stored candidate artworks.
 
     One decoding pass finds shot boundaries and scores sampled frames; the best few usable
     frames of each shot are embedded, near-duplicates (of each other and of the title's existing
-    artworks) dropped, and a diverse top `max_candidates` (at most `per_shot` per shot) re-read
-    at full resolution, letterbox cropped, tagged and stored as `candidate` artworks in one batch.
+    artworks) dropped, and a diverse top `max_candidates` (at most `per_shot` per shot) taken
+    at full resolution (kept by the scan up to `full_frames_bytes`, else read again),
+    letterbox cropped, tagged and stored as `candidate` artworks in one batch.
 
     Raises:
         NotFoundError: no such title.
@@ -169,7 +171,7 @@ def ingest_video(
     path = require_file(path, "video")
     embedder = embedder if embedder is not None else make_embedder("auto")
     scan = scan_video(path, sample_every=sample_every, progress=progress,
-                      pool_per_shot=max(2, per_shot),
+                      pool_per_shot=max(2, per_shot), full_frames_bytes=full_frames_bytes,
                       on_progress=None if on_progress is None else lambda f: on_progress(0.9 * f))
     pool = scan.pool
     crops = [scan.letterbox.crop(s.image) for s in pool]
@@ -187,8 +189,11 @@ def ingest_video(
         existing=existing,
     )
     chosen = [pool[i] for i in selection.kept]
-    with VideoReader(path) as reader:
-        full = reader.read_at([s.frame for s in chosen], expected={s.frame: s.image for s in chosen})
+    full = {s.frame: s.full for s in chosen if s.full is not None}
+    again = [s for s in chosen if s.full is None]  # the scan could not keep them all
+    if again:
+        with VideoReader(path) as reader:
+            full.update(reader.read_at([s.frame for s in again], expected={s.frame: s.image for s in again}))
     info = scan.info
     small_h, small_w = pool[0].image.shape[:2] if pool else (info.height, info.width)
     box = scan.letterbox.scaled(info.width / small_w, info.height / small_h)  # bars at full resolution

@@ -24,6 +24,12 @@ from vision.quality import (
 )
 
 
+# Pooled frames are kept at full resolution up to this many bytes, so that ingest need not
+# decode them again (a re-read seeks and decodes from the nearest keyframe); the rest are
+# re-read. 192 MiB: about 30 frames of 1080p, 70 of 720p.
+FULL_FRAMES_BYTES = 192 << 20
+
+
 @dataclass(frozen=True)
 class Sample:
     """A sampled frame at analysis resolution (bars not cropped) with its quality."""
@@ -33,6 +39,8 @@ class Sample:
     shot: int
     image: np.ndarray = field(repr=False)
     quality: FrameQuality
+    # The frame at full resolution, when the scan could keep it (see FULL_FRAMES_BYTES).
+    full: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -56,26 +64,37 @@ class VideoScan:
 
 
 class _ShotPools:
-    """The `size` best usable samples of each shot, assigned once the shot is confirmed."""
+    """The `size` best usable samples of each shot, assigned once the shot is confirmed; each
+    with its full-resolution frame while those held stay within `full_bytes`."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, full_bytes: int = 0):
         self.size = size
-        self._pending: list[tuple[int, float, np.ndarray, FrameQuality]] = []
+        self.full_bytes = full_bytes
+        self.held = 0  # bytes of full-resolution frames held (pending and pooled)
+        self._pending: list[Sample] = []
         self._heaps: dict[int, list[tuple[float, int, Sample]]] = {}
 
-    def add(self, frame: int, t: float, image: np.ndarray, q: FrameQuality) -> None:
-        self._pending.append((frame, t, image, q))
+    def add(self, frame: int, t: float, image: np.ndarray, q: FrameQuality, full: np.ndarray) -> None:
+        keep = self.held + full.nbytes <= self.full_bytes
+        self.held += full.nbytes if keep else 0
+        self._pending.append(Sample(frame, t, -1, image, q, full if keep else None))
+
+    def _drop(self, sample: Sample) -> None:
+        if sample.full is not None:
+            self.held -= sample.full.nbytes
 
     def settle(self, confirmed_until: int, boundaries: list[ShotBoundary]) -> None:
-        while self._pending and self._pending[0][0] <= confirmed_until:
-            frame, t, image, q = self._pending.pop(0)
-            shot = shot_of(frame, boundaries)
-            heap = self._heaps.setdefault(shot, [])
-            entry = (q.score, -frame, Sample(frame, t, shot, image, q))
+        while self._pending and self._pending[0].frame <= confirmed_until:
+            sample = self._pending.pop(0)
+            sample = replace(sample, shot=shot_of(sample.frame, boundaries))
+            heap = self._heaps.setdefault(sample.shot, [])
+            entry = (sample.quality.score, -sample.frame, sample)
             if len(heap) < self.size:
                 heapq.heappush(heap, entry)
             elif entry[:2] > heap[0][:2]:
-                heapq.heapreplace(heap, entry)
+                self._drop(heapq.heapreplace(heap, entry)[2])
+            else:
+                self._drop(sample)
 
     def samples(self) -> list[Sample]:
         return sorted((entry[2] for heap in self._heaps.values() for entry in heap), key=lambda s: s.frame)
@@ -92,10 +111,12 @@ def scan_video(
     detector: Mapping[str, float] | None = None,
     progress: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    full_frames_bytes: int = FULL_FRAMES_BYTES,
 ) -> VideoScan:
     """Decode a video once: shot boundaries from every `stride`-th frame, quality every
     `sample_every` seconds on a copy `analysis_width` pixels wide, kept for the best
-    `pool_per_shot` samples of each shot, whose faces are then detected.
+    `pool_per_shot` samples of each shot, whose faces are then detected; pooled samples keep
+    their full-resolution frame while those kept take at most `full_frames_bytes`.
 
     The frames in between are only grab()bed, which skips their colour conversion: with the
     default stride of 2, a boundary is reported on its frame or the one after.
@@ -109,7 +130,7 @@ def scan_video(
         )
     started = time.perf_counter()
     face_detector = faces if faces is not None else FaceDetector()
-    pools = _ShotPools(pool_per_shot)
+    pools = _ShotPools(pool_per_shot, full_frames_bytes)
     rejected = {"black": 0, "blank": 0, "blurry": 0, "fade": 0}
     sharpness: list[float] = []
     boxes: list[Letterbox] = []
@@ -136,7 +157,7 @@ def scan_video(
                         if q.is_blurry:
                             rejected["blurry"] += 1
                         else:
-                            pools.add(index, index / info.fps, image, q)
+                            pools.add(index, index / info.fps, image, q, frame)
                     pools.settle(shots.confirmed_until, shots.boundaries)
                 bar.update(index - last)
                 if on_progress is not None and index // report_every != last // report_every:

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from artwork.errors import InvalidImageError, NotFoundError
+from artwork.store import Store
 from vision.embed import ClassicEmbedder
 from vision.errors import MediaNotFoundError, VideoDecodeError
 from vision.ingest import ingest_stills, ingest_video
+from vision.scan import scan_video
 
 from tests.vision.conftest import ASTRONAUT, BBB
 
@@ -45,6 +47,23 @@ def test_video_candidates_are_stored_with_features(store, title, mixed_video, em
     summary = report.as_dict()
     assert summary["shots"] == 6 and summary["frames_decoded"] == mixed_video.frame_count
     assert [b["frame"] for b in summary["shot_boundaries"]] == [b.frame for b in report.boundaries]
+
+
+def test_frames_kept_by_the_scan_are_the_frames_read_again(store, title, mixed_video, embedder, tmp_path):
+    # Within the budget the scan keeps the pooled frames; without one ingest reads them again:
+    # the same pictures either way, byte for byte.
+    kept = ingest_video(store, title, mixed_video.path, embedder=embedder)
+    other = Store.open(tmp_path / "other")
+    try:
+        other.add_title(title, "Test Title", genres=("drama",))
+        again = ingest_video(other, title, mixed_video.path, embedder=embedder, full_frames_bytes=0)
+        assert [a.id for a in kept.candidates] == [a.id for a in again.candidates]
+        assert [store.image_path(a).read_bytes() for a in kept.candidates] == \
+            [other.image_path(a).read_bytes() for a in again.candidates]
+    finally:
+        other.close_all()
+    scan = scan_video(mixed_video.path, full_frames_bytes=3 * 480 * 270 * 3)
+    assert 0 < sum(s.full is not None for s in scan.pool) <= 3 < len(scan.pool)
 
 
 def test_ingesting_again_adds_no_duplicates(store, title, mixed_video, embedder):
