@@ -2,9 +2,10 @@
 and ingests the serving workers' decision journals into the decision log.
 
 `artbandit ingest worker` runs it (and `artbandit serve` starts that command beside its
-workers, which then leave their journals to it). It resolves the embedder once, on its first job, and only after the job's files
-have been checked; it runs at a lower CPU priority than serving, takes stills before videos,
-and at start queues again (or fails) the jobs a stopped worker left unfinished.
+workers, which then leave their journals to it). It resolves the embedder once, on its first
+job, and only after the job's files have been checked; its jobs run at a lower CPU priority
+than serving, stills before videos, and at start it queues again (or fails) the jobs a
+stopped worker left unfinished.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ any other, so nothing is biased, only less stable for that moment.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Sequence
 
@@ -30,17 +31,19 @@ class StableChoices:
         self.seconds = seconds
         self._remembered = remembered
         self._recent: OrderedDict[tuple[str, str], LoggedDecision] = OrderedDict()
+        self._lock = threading.Lock()  # a worker's threads share the memory
 
     def find(self, user_id: str, title_ids: Sequence[str], now: float) -> dict[str, LoggedDecision]:
         """The decision still in force for each of these titles (titles without one are left out)."""
         since = now - self.seconds
         found, missing = {}, []
-        for title in title_ids:
-            d = self._recent.get((user_id, title))
-            if d is not None and d.timestamp >= since:
-                found[title] = d
-            else:
-                missing.append(title)
+        with self._lock:
+            for title in title_ids:
+                d = self._recent.get((user_id, title))
+                if d is not None and d.timestamp >= since:
+                    found[title] = d
+                else:
+                    missing.append(title)
         if missing:
             found.update(self.store.latest_decisions_for_user(user_id, missing, since))
         return found
@@ -48,12 +51,13 @@ class StableChoices:
     def remember(self, decisions: Sequence[LoggedDecision]) -> None:
         """Keep decisions just made (and journaled) for their users' next requests."""
         recent = self._recent
-        for d in decisions:
-            key = (d.user_id, d.title_id)
-            recent[key] = d
-            recent.move_to_end(key)
-        while len(recent) > self._remembered:
-            recent.popitem(last=False)
+        with self._lock:
+            for d in decisions:
+                key = (d.user_id, d.title_id)
+                recent[key] = d
+                recent.move_to_end(key)
+            while len(recent) > self._remembered:
+                recent.popitem(last=False)
 
 
 def repeats(decision: LoggedDecision, policy_name: str, candidate_ids: Sequence[str]) -> bool:
