@@ -131,9 +131,9 @@ def test_workers_log_shadow_pmfs_and_the_learner_process_learns_every_policy(
 # The shadow coverage run: seeded worlds, each served by a real server; feedback is sent
 # every few requests, well inside the reward window even on a busy machine.
 REPS, REQUESTS, FEEDBACK_EVERY, WINDOW = 20, 800, 10, 5.0
-# A run lasts a few seconds, less than the reward window, so the champion serves its initial
-# (uniform) pmf throughout: the shadow must differ from it from the first decision for the
-# estimate to be off-policy, hence a fixed policy that favours each title's first artwork.
+# The champion does not learn during a run, so it serves its initial (uniform) pmf throughout:
+# the shadow must differ from it from the first decision for the estimate to be off-policy,
+# hence a fixed policy that favours each title's first artwork.
 FIXED_SHADOW, SHADOW_SPEC = "default-shadow", "default:0.4"
 
 
@@ -151,8 +151,9 @@ def _serve_world(data_dir, jpeg_bytes, seed: int) -> tuple[float, float, float]:
     takes: dict[str, np.ndarray] = {}
     # Every artwork keeps a tenth of the traffic: importance weights stay bounded (at most
     # 1 / 0.1), as the normal interval of the estimate needs.
+    # No learner: the champion keeps its initial pmf however long a busy machine makes the run.
     server = LiveServer(data_dir, env={"reward_window": WINDOW, "catalog_ttl": 2.0,
-                                       "floor": 0.1, "floor_min": 0.1})
+                                       "floor": 0.1, "floor_min": 0.1, "learn": "false"})
     try:
         session, feedback = requests.Session(), []
         for i in range(REQUESTS):
