@@ -40,9 +40,12 @@ def plot_estimates(evaluations: Sequence[PolicyEvaluation], path: str | Path) ->
                 continue
             xs.append(i - 0.4 + width * (j + 0.5))
             ys.append(est.value)
-            lo.append(est.value - est.ci_low)
-            hi.append(est.ci_high - est.value)
-        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=name)
+            lo.append(est.ci_low)
+            hi.append(est.ci_high)
+        # The interval is drawn from its ends, not as errors around the value: an interval
+        # kept within the reward range may leave out an estimate outside it (DR can be < 0).
+        marker = ax.plot(xs, ys, "o", label=name)[0]
+        ax.vlines(xs, lo, hi, color=marker.get_color())
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
     ax.set_ylabel("estimated take rate")
     level = evaluations[0].estimates[0].confidence if evaluations and evaluations[0].estimates else 0.95
