@@ -7,6 +7,7 @@ far the learner is behind, and says why for each check that fails.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 # Past these, the service says it is not ready: ingest is that far behind, or the learner.
 READY_MAX_BACKLOG_BYTES = 16 << 20
+# With less free space than this on the data directory's disk, writes are failing or about to:
+# not ready. (A commit may still fit in the WAL's free pages on a full disk, so the database
+# check alone can say "writable".)
+READY_MIN_FREE_BYTES = 8 << 20
 READY_MAX_LAG_SECONDS = 120.0
 # A learner that polls every `learn_interval` seconds may lag this many polls without alarm.
 READY_LAG_POLLS = 10
@@ -78,6 +83,10 @@ def readiness(svc: "Services") -> list[Check]:
         svc.store.db.check_writable()
         return True, "writable"
 
+    def disk() -> tuple[bool, str]:
+        free = shutil.disk_usage(svc.config.data_dir).free
+        return free >= READY_MIN_FREE_BYTES, f"{free >> 20} MiB free"
+
     def journal() -> tuple[bool, str]:
         backlog = svc.store.journal_backlog()
         return backlog <= READY_MAX_BACKLOG_BYTES, f"{backlog} bytes not yet ingested"
@@ -98,7 +107,8 @@ def readiness(svc: "Services") -> list[Check]:
             detail += f"; last step failed: {status.last_error}"
         return lag <= limit, detail
 
-    return [_check("database", database), _check("journal", journal), _check("model", model),
+    return [_check("database", database), _check("disk", disk), _check("journal", journal),
+            _check("model", model),
             _check("learner", learner)]
 
 
