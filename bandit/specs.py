@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -24,13 +25,15 @@ class SpecKind:
     params: Mapping[str, Any] = field(default_factory=dict)
     # The whole text after the colon is one value (a file path, which may hold commas).
     raw: bool = False
+    # Whether its choices depend on the context (the user, the title, the features).
+    contextual: bool = True
 
 
 _VW_PARAMS = {f.name: f.type for f in dataclasses.fields(VWSettings)
               if f.name not in ("features", "extra_args")}
 KINDS: Mapping[str, SpecKind] = {
-    "uniform": SpecKind(False, None, _COMMON),
-    "default": SpecKind(False, "epsilon", {**_COMMON, "epsilon": float}),
+    "uniform": SpecKind(False, None, _COMMON, contextual=False),
+    "default": SpecKind(False, "epsilon", {**_COMMON, "epsilon": float}, contextual=False),
     "egreedy": SpecKind(True, "epsilon", {**_COMMON, "epsilon": float}),
     "thompson": SpecKind(True, "grid", {**_COMMON, "grid": int}),
     "vw": SpecKind(True, "exploration", {**_COMMON, **_VW_PARAMS}),
@@ -46,6 +49,7 @@ class PolicySpec:
     kind: str
     params: tuple[tuple[str, Any], ...] = ()
     learns: bool = False
+    contextual: bool = True
 
     @property
     def name(self) -> str:
@@ -120,16 +124,17 @@ def parse_policy_spec(text: str, kinds: Mapping[str, SpecKind] = KINDS,
     text = text.strip()
     if not text:
         raise PolicySpecError(f"empty policy spec; use one of: {examples}")
-    kind_name, _, rest = text.partition(":")
+    # The kind ends at the first ':' (a bare parameter follows) or ',' (named ones follow).
+    kind_name, sep, rest = re.match(r"([^:,]*)([:,]?)(.*)", text, re.DOTALL).groups()
     kind_name = kind_name.strip().lower()
     kind = kinds.get(kind_name)
     if kind is None:
         raise PolicySpecError(
             f"policy spec {raw_text!r}: unknown policy {kind_name!r}; use one of: {examples}")
     if kind.raw:
-        if not rest.strip():
+        if sep != ":" or not rest.strip():
             raise PolicySpecError(f"policy spec {raw_text!r}: {kind_name} needs its {kind.bare}")
-        return PolicySpec(text, kind_name, ((kind.bare, rest.strip()),), kind.learns)
+        return PolicySpec(text, kind_name, ((kind.bare, rest.strip()),), kind.learns, kind.contextual)
     params: dict[str, Any] = {}
     items = [item.strip() for item in rest.split(",")] if rest.strip() else []
     for position, item in enumerate(items):
@@ -138,7 +143,7 @@ def parse_policy_spec(text: str, kinds: Mapping[str, SpecKind] = KINDS,
         key, eq, value = item.partition("=")
         key = key.strip()
         if not eq:
-            if position != 0 or kind.bare is None:
+            if position != 0 or kind.bare is None or sep != ":":
                 raise PolicySpecError(
                     f"policy spec {raw_text!r}: {key!r} needs a name, e.g. floor=0.01"
                     if kind.bare else f"policy spec {raw_text!r}: {kind_name} takes no bare "
@@ -156,7 +161,7 @@ def parse_policy_spec(text: str, kinds: Mapping[str, SpecKind] = KINDS,
                 f"use one of {', '.join(EXPLORATIONS)}")
         if "epsilon" in params:
             params.setdefault("exploration", "epsilon")
-    return PolicySpec(text, kind_name, tuple(params.items()), kind.learns)
+    return PolicySpec(text, kind_name, tuple(params.items()), kind.learns, kind.contextual)
 
 
 def parse_policy_specs(texts: list[str] | tuple[str, ...], kinds: Mapping[str, SpecKind] = KINDS,

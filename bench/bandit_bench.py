@@ -7,7 +7,9 @@ floor of 0.01 (the served policy's floor then adapts to each title's traffic). T
 gives, per world and averaged over the seeds: the share of the headroom between the best
 static artwork and the oracle that each policy captures, its regret, its standing on the
 low-traffic tier and how much traffic it gives new uploads. The outside reference is
-Bayesian Thompson sampling on the same features (bench/reference_policy.py). Then the floor
+Bayesian Thompson sampling on the same features (bench/reference_policy.py). Beside them, the
+served model's ceiling: the same model learned with full information (every artwork's outcome
+on every impression, no exploration). Then the floor
 schedules side by side (cost in headroom, offline-evaluation standard error), and decide
 speed against Vowpal Wabbit's own predict on the same examples.
 
@@ -33,9 +35,8 @@ from bandit.features import with_label  # noqa: E402
 from bandit.vw_policy import VWPolicy  # noqa: E402
 from simulator.realistic_world import SUITE, suite_world  # noqa: E402
 
-from bandit_suite import FLOORS, POLICIES, RunResult, job  # noqa: E402
+from bandit_suite import FLOORS, FULL_INFORMATION, POLICIES, SERVED, RunResult, job  # noqa: E402
 
-SERVED = "vw:igw"
 TARGET_SHARE = 0.35
 
 
@@ -58,7 +59,7 @@ def run_suite(worlds: list[str], names: list[str], seeds: list[int], n: int, job
     """Every (world, policy, seed) run, `jobs` at a time."""
     tasks = [(w, p, s, n, floors) for w, p, s in itertools.product(worlds, names, seeds)]
     # The slowest first, so the pool's last minutes are not one long run alone.
-    tasks.sort(key=lambda t: t[1] != "reference")
+    tasks.sort(key=lambda t: t[1] not in ("reference", FULL_INFORMATION))
     results = {}
     with mp.get_context("spawn").Pool(jobs) as pool:
         for done, (w, p, s, result) in enumerate(pool.imap_unordered(job, tasks), 1):
@@ -95,6 +96,10 @@ def report_policies(results: dict, worlds: list[str], names: list[str], seeds: l
         line(f"{world}: {SERVED} minus best static take rate, low-traffic tier",
              f"{diff:+.4f} (noise ±{2 * diff_se:.4f})", ">= -noise", within)
     average = float(np.mean(served_shares))
+    if FULL_INFORMATION in names:
+        ceiling = np.mean([results[(w, FULL_INFORMATION, s)].share for w in worlds for s in seeds])
+        line(f"{FULL_INFORMATION} headroom share (sees every artwork's outcome; a ceiling for this model)",
+             f"{ceiling:+.3f}")
     line(f"{SERVED} headroom share, average over the realistic worlds", f"{average:+.3f}",
          f">= {TARGET_SHARE}", average >= TARGET_SHARE)
     return ok and low_ok and average >= TARGET_SHARE
@@ -172,10 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated policies (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     parser.add_argument("--no-floors", action="store_true", help="skip the floor comparison")
+    parser.add_argument("--no-ceiling", action="store_true",
+                        help="skip the full-information learner (the model's ceiling)")
     parser.add_argument("--speed-decisions", type=int, default=3000, help="decisions per speed round")
     parser.add_argument("--speed-rounds", type=int, default=3, help="speed rounds, best kept (default 3)")
     args = parser.parse_args(argv)
     worlds, names = args.worlds.split(","), args.policies.split(",")
+    if not args.no_ceiling:
+        names.append(FULL_INFORMATION)
     seeds = list(range(args.seeds))
     print(f"# {len(worlds)} worlds x {len(seeds)} seeds x {args.decisions} impressions; floor 0.01 "
           f"(the served policy's adapts to 0.002)", flush=True)

@@ -114,10 +114,11 @@ class BayesianThompsonPolicy(Policy):
 
     def _pmf(self, context: Context, actions: tuple[Action, ...]) -> Sequence[float]:
         feats = self._features(context, actions)
-        scores = np.empty((self.draws, len(actions)))
-        for j, (idx, val) in enumerate(feats):
-            draw = self.mean[idx] + self._rng.standard_normal((self.draws, idx.size)) * (self.spread * np.sqrt(self.variance[idx]))
-            scores[:, j] = draw @ val
+        # Each candidate's score under a posterior draw of the weights is Gaussian: mean . x,
+        # variance sum(var * x^2) (the posterior is diagonal), so it is drawn directly.
+        centre = np.array([self.mean[idx] @ val for idx, val in feats])
+        sd = self.spread * np.sqrt([self.variance[idx] @ (val * val) for idx, val in feats])
+        scores = centre + self._rng.standard_normal((self.draws, len(actions))) * sd
         wins = np.bincount(scores.argmax(axis=1), minlength=len(actions))
         return (wins / self.draws).tolist()
 
@@ -132,7 +133,7 @@ class BayesianThompsonPolicy(Policy):
         w = v * (v + t)
         np.add.at(self.mean, idx, y * val * var / s * v)
         np.add.at(self.variance, idx, -var * (val * val * var / s2 * w))
-        np.maximum(self.variance, 1e-6, out=self.variance)
+        self.variance[idx] = np.maximum(self.variance[idx], 1e-6)
 
     def _state(self) -> bytes:
         return self.mean.tobytes() + self.variance.tobytes()

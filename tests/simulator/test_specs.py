@@ -17,6 +17,9 @@ from simulator.specs import parse_policy_spec, parse_policy_specs, probability_f
     ("egreedy:0.2,floor=0", EpsilonGreedyPolicy, {"epsilon": 0.2, "floor": 0.0}),
     ("thompson", ThompsonPolicy, {}),
     ("thompson:64", ThompsonPolicy, {"grid": 64}),
+    # A kind without its bare parameter takes named ones after a comma.
+    ("thompson,floor=0.02", ThompsonPolicy, {"floor": 0.02}),
+    ("uniform,floor=0", UniformPolicy, {}),
 ])
 def test_baseline_specs(text, cls, attrs):
     policy = parse_policy_spec(text).build(seed=3)
@@ -58,6 +61,8 @@ def test_file_and_logged_specs():
     ("thompson:2.5", "grid='2.5' is not an integer"),
     ("file:", "file needs its path"),
     ("egreedy:0.1,", "empty parameter"),
+    ("egreedy,0.1", "'0.1' needs a name, e.g. floor=0.01"),
+    ("file,x.json", "file needs its path"),
 ])
 def test_bad_specs(text, message):
     with pytest.raises(PolicySpecError, match=message):
