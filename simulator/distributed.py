@@ -11,12 +11,15 @@ actions seen" and support, as it is for the whole log in one process. With no sc
 address a `LocalCluster` is started for the run; with one, the same tasks go to that cluster
 (its workers must see the log's files).
 
+The doubly robust family (dr, sndr, switch-dr, dros) needs a reward model: it is fitted on a
+sample of the log's rows gathered from every partition, and each worker predicts its own rows
+with it (simulator/distributed_rewards.py). Their estimates differ from one process's, whose
+reward model is cross-fitted over the whole log, within their noise.
+
 What does not distribute is refused, with the reason:
 - learning policies (`egreedy`, `thompson`, `vw:...`) and the replay estimator replay the log in
   order, one event after the other: evaluate them in one process;
-- the direct method and the doubly robust family need a reward model cross-fitted over the
-  whole log (simulator/reward_model.py); fitting it per partition would give another estimate,
-  so they run in one process too.
+- the direct method and `auto` refit the reward model on bootstrap resamples of the whole log.
 """
 from __future__ import annotations
 
@@ -36,11 +39,12 @@ from bandit.types import Action
 
 from simulator.errors import (ClusterError, ExternalPolicyError, InvalidEstimatorError, InvalidLogError,
                               SimulatorError)
+from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, fit_on_sample, sample_of
 from simulator.estimator_base import Estimator
 from simulator.evaluation import PolicyEvaluation, PolicyRun, external_pmf, run_policy
 from simulator.log_files import read_log
 from simulator.log_sources import LogPart, log_parts, printable
-from simulator.logs import EXPORT_MAPPING, ColumnMapping
+from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback
 from simulator.specs import PolicySpec, probability_file
 from simulator.statistics import Statistics
 
@@ -94,10 +98,6 @@ def check_distributable(specs: Sequence[PolicySpec], estimators: Sequence[Estima
             raise InvalidEstimatorError(
                 f"{est.name} is not a sum over rows (it samples or bootstraps the whole log); "
                 "evaluate it in one process (--engine local)")
-        if est.needs_rewards:
-            raise InvalidEstimatorError(
-                f"{est.name} needs a reward model cross-fitted over the whole log, which the dask "
-                "engine does not fit; evaluate it in one process (--engine local)")
 
 
 def evaluate_partitioned(
@@ -112,6 +112,7 @@ def evaluate_partitioned(
     scheduler: str | None = None,
     workers: int = DEFAULT_WORKERS,
     processes: bool = True,
+    model_sample: int = SAMPLE_ROWS,
 ) -> DistributedRun:
     """Evaluate fixed policies on a partitioned log (directory, glob or file) as map-reduce on Dask.
 
@@ -124,6 +125,7 @@ def evaluate_partitioned(
         scheduler: a Dask scheduler address; None starts a LocalCluster of `workers`.
         workers: worker processes of the LocalCluster (one thread each).
         processes: False runs the LocalCluster's workers as threads of this process.
+        model_sample: about how many rows the doubly robust family's reward model is fitted on.
     Returns:
         the evaluations, exactly those of the whole log read in one process.
     Raises:
@@ -135,12 +137,14 @@ def evaluate_partitioned(
     check_distributable(specs, estimators)
     if workers < 1:
         raise InvalidEstimatorError(f"--workers {workers!r} must be at least 1")
+    if model_sample < 1:
+        raise InvalidEstimatorError(f"the reward model's sample of {model_sample!r} rows must be at least 1")
     parts = log_parts(source, format)
-    files = any(s.kind == "file" for s in specs)
-    offsets = _first_rows(parts, files)
-    mapping = mapping or EXPORT_MAPPING
-    if not files:  # only probability files look rows up by event id: the ids need not be read
-        mapping = dataclasses.replace(mapping, event_id=None)
+    modelled = any(est.needs_rewards for est in estimators)
+    # Row numbers in the whole log: probability files look rows up by them, and they pick the
+    # reward model's sample.
+    offsets, total_rows = _first_rows(parts, modelled or any(s.kind == "file" for s in specs))
+    mapping = _columns_needed(mapping or EXPORT_MAPPING, specs, modelled)
     cluster = client = None
     try:
         if scheduler is None:
@@ -166,8 +170,14 @@ def evaluate_partitioned(
                 seen = client.gather([client.submit(_actions_of, part, mapping.action, pure=False)
                                       for part in parts])
                 everything = tuple(sorted(frozenset().union(*seen)))
+            rewards = None
+            if modelled:
+                share = min(1.0, model_sample / max(total_rows, 1))
+                samples = [client.submit(_partition_sample, part, first, mapping, share, everything, pure=False)
+                           for part, first in zip(parts, offsets)]
+                rewards = client.submit(_fit_rewards, samples, shared, seed, pure=False)
             mapped = [client.submit(_partition_statistics, part, first, mapping, tuple(specs),
-                                    tuple(estimators), shared, seed, everything, pure=False)
+                                    tuple(estimators), shared, seed, everything, rewards, pure=False)
                       for part, first in zip(parts, offsets)]
             while len(mapped) > 1:  # the reduction, pairwise on the cluster
                 pairs = [client.submit(_add, mapped[i], mapped[i + 1], pure=False)
@@ -228,10 +238,32 @@ def _actions_of(part: LogPart, column: str) -> frozenset[str]:
     return frozenset(str(v) for v in pc.unique(values.cast(pa.string())).to_pylist() if v)
 
 
+def _partition_sample(part: LogPart, first_row: int, mapping: ColumnMapping, share: float,
+                      log_actions: tuple[str, ...]) -> LoggedFeedback | SimulatorError | None:
+    """A partition's rows in the reward model's sample (its error, returned, when it cannot be read)."""
+    if part.rows == 0:
+        return None
+    try:
+        return sample_of(read_log(part.path, mapping, format=part.format, first_row=first_row,
+                                  sort_by_time=False, log_actions=log_actions), share)
+    except SimulatorError as exc:  # the statistics task reports it with the file's name
+        return exc
+
+
+def _fit_rewards(samples: list[LoggedFeedback | SimulatorError | None], catalog: Mapping[str, Action] | None,
+                 seed: int) -> PartitionRewards | SimulatorError:
+    """The reward model fitted on the gathered sample (or the error that stops it)."""
+    try:
+        return fit_on_sample([s for s in samples if isinstance(s, LoggedFeedback)], catalog, seed)
+    except SimulatorError as exc:
+        return exc
+
+
 def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
                           specs: tuple[PolicySpec, ...], estimators: tuple[Estimator, ...],
                           catalog: Mapping[str, Action] | None, seed: int,
-                          log_actions: tuple[str, ...]) -> _Partial:
+                          log_actions: tuple[str, ...],
+                          rewards: PartitionRewards | SimulatorError | None = None) -> _Partial:
     """The map task: one partition read and turned into statistics for every policy and estimator."""
     from dask.distributed import get_worker
 
@@ -244,10 +276,13 @@ def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
             log = read_log(part.path, mapping, format=part.format, first_row=first_row, sort_by_time=False,
                            log_actions=log_actions)
             rows, reward_sum, artworks = log.n_rounds, float(log.reward.sum()), frozenset(log.action_names)
+            if isinstance(rewards, SimulatorError):
+                raise rewards
+            predicted = None if rewards is None else rewards.predict(log, catalog)
             for spec in specs:
                 run = _run(spec, log, catalog, seed)
                 for est in estimators:
-                    statistics[(spec.name, est.name)] = est.statistics(log, run.target_pmf)
+                    statistics[(spec.name, est.name)] = est.statistics(log, run.target_pmf, predicted)
         except SimulatorError as exc:  # returned, not raised: Dask would log a raised one as a crash
             exc.args = (f"{part.path}: {exc}",)
             return _Partial({}, 0, 0.0, frozenset(), (), exc)
@@ -274,16 +309,31 @@ def _peak_memory() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
+def _columns_needed(mapping: ColumnMapping, specs: Sequence[PolicySpec], modelled: bool) -> ColumnMapping:
+    """The mapping without the columns no evaluated policy needs, which partitions then do not read.
+
+    Sums need no time order; only probability files look rows up by event id; and unless a
+    reward model is fitted, a policy that does not look at the context (uniform, the default
+    artwork, the logged pmf, a file) needs neither the context nor the user, title or slot.
+    """
+    drop: dict[str, Any] = {"time": None}
+    if not any(s.kind == "file" for s in specs):
+        drop["event_id"] = None
+    if not modelled and not any(s.contextual for s in specs):
+        drop.update(context=(), context_json=None, user=None, title=None, position=None)
+    return dataclasses.replace(mapping, **drop)
+
+
 def _run(spec: PolicySpec, log: Any, catalog: Mapping[str, Action] | None, seed: int) -> PolicyRun:
     if spec.kind == "file":  # the file covers the whole log; this partition takes its own rows
         return PolicyRun(spec.name, external_pmf(probability_file(spec), log, part_of_log=True))
     return run_policy(spec, log, catalog, seed=seed)
 
 
-def _first_rows(parts: Sequence[LogPart], needed: bool) -> list[int]:
-    """The number of each partition's first row in the whole log (row-keyed probability files need them)."""
+def _first_rows(parts: Sequence[LogPart], needed: bool) -> tuple[list[int], int]:
+    """The number of each partition's first row in the whole log, and the log's rows (0 when not needed)."""
     if not needed:
-        return [1] * len(parts)
+        return [1] * len(parts), 0
     out, first = [], 1
     for part in parts:
         out.append(first)
@@ -294,4 +344,4 @@ def _first_rows(parts: Sequence[LogPart], needed: bool) -> list[int]:
             except (pa.ArrowInvalid, OSError) as exc:
                 raise ExternalPolicyError(f"{part.path.name}: cannot count its rows ({printable(exc)})") from None
         first += rows
-    return out
+    return out, first - 1

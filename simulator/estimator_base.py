@@ -130,7 +130,7 @@ class Estimator(ABC):
         if target_pmf.min() < 0:
             row = int(np.flatnonzero((target_pmf < 0).any(axis=1))[0])
             raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} has a negative probability")
-        if log.candidates.min() < 0 and target_pmf[log.candidates < 0].any():
+        if log.padded and target_pmf[log.candidates < 0].any():
             row = int(np.flatnonzero(((log.candidates < 0) & (target_pmf > 0)).any(axis=1))[0])
             raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} puts mass past the candidates")
         return target_pmf
@@ -206,7 +206,10 @@ class Estimator(ABC):
 def _unsupported(log: LoggedFeedback, target_pmf: np.ndarray) -> np.ndarray:
     """Per row, the evaluated policy's mass on candidates the logging policy could not show."""
     if log.pmf is not None:
-        unsupported = (log.pmf == 0) & (target_pmf > 0)
+        # The target is checked non-negative and 0 on pads: its mass where the log's pmf is 0.
+        unsupported = log.pmf == 0
+        if not unsupported.any():
+            return np.zeros(log.n_rounds)
     else:
         # Only propensities were logged: an artwork the log never chose has no support we can see.
         seen = np.bincount(log.action_id, minlength=log.n_actions) > 0

@@ -408,13 +408,13 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
         order = np.argsort(np.asarray(action_names, dtype=object)) if action_names else np.zeros(0, np.int64)
         candidates = np.broadcast_to(order.astype(np.int64), (n, len(order)))
     hit = candidates == action_id[:, None]
-    found = hit.any(axis=1)
+    action = hit.argmax(axis=1) if n else np.zeros(0, np.int64)
+    found = hit[np.arange(n), action]
     if not found.all():
         row = _first(~found)
         cands = [action_names[i] for i in candidates[row] if i >= 0]
         raise _bad(names["action"], row + first_row,
                    f"action {action_names[action_id[row]]!r} is not among the candidates {cands}")
-    action = hit.argmax(axis=1) if n else np.zeros(0, np.int64)
     if chunks and chunks[0].pscore is not None:
         pscore = np.concatenate([c.pscore for c in chunks])
     elif pmf is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ from bandit.types import Action, Context
 from simulator.adapter import context_from_logged
 from simulator.errors import InvalidLogError, MissingColumnError
 
-__all__ = ["EXPORT_MAPPING", "BanditRows", "ColumnMapping", "LoggedFeedback"]
+__all__ = ["EXPORT_MAPPING", "BanditRows", "ColumnMapping", "LoggedFeedback", "concat"]
 
 PSCORE_TOLERANCE = 1e-9
 # The context feature that carries a row's slot on the page, when the log has a position column.
@@ -155,6 +156,11 @@ class LoggedFeedback:
         """Number of distinct artworks named anywhere in the log."""
         return len(self.action_names)
 
+    @cached_property
+    def padded(self) -> bool:
+        """Whether some row has fewer candidates than the widest (its matrix row ends in -1 pads)."""
+        return bool(self.candidates.size) and bool((self.candidates[:, -1] < 0).any())
+
     @property
     def max_candidates(self) -> int:
         """Width of the candidate matrix: the longest candidate list."""
@@ -215,6 +221,43 @@ class LoggedFeedback:
         )
 
 
+def concat(logs: Sequence[LoggedFeedback]) -> LoggedFeedback:
+    """The rows of several logs (e.g. partitions of one log) in order, in one log with their artworks' union."""
+    if not logs:
+        raise InvalidLogError("no logs to join")
+    index: dict[str, int] = {}
+    for log in logs:
+        for name in log.action_names:
+            index.setdefault(name, len(index))
+    width = max(log.max_candidates for log in logs)
+    candidates, pmfs = [], []
+    for log in logs:
+        remap = np.fromiter((index[name] for name in log.action_names), np.int64, count=log.n_actions)
+        cands = np.full((log.n_rounds, width), -1, dtype=np.int64)
+        valid = log.candidates >= 0
+        cands[:, : log.max_candidates] = np.where(valid, remap[np.where(valid, log.candidates, 0)], -1)
+        candidates.append(cands)
+        if log.pmf is not None:
+            pmf = np.zeros((log.n_rounds, width))
+            pmf[:, : log.max_candidates] = log.pmf
+            pmfs.append(pmf)
+
+    def joined(name: str) -> np.ndarray | None:
+        parts = [getattr(log, name) for log in logs]
+        return None if any(p is None for p in parts) else np.concatenate(parts)
+
+    first = logs[0]
+    return LoggedFeedback(
+        action=np.concatenate([log.action for log in logs]), reward=joined("reward"), pscore=joined("pscore"),
+        candidates=np.concatenate(candidates), action_names=tuple(index),
+        pmf=np.concatenate(pmfs) if len(pmfs) == len(logs) else None,
+        context=joined("context"), timestamp=joined("timestamp"), position=joined("position"),
+        event_id=joined("event_id"), user_id=joined("user_id"), title_id=joined("title_id"),
+        row_number=joined("row_number"), chosen_elsewhere=frozenset().union(*(log.chosen_elsewhere for log in logs)),
+        column_names=first.column_names, first_row=first.first_row,
+    )
+
+
 class BanditRows:
     """Bandit Contexts and candidate Actions of a log's rows, each rebuilt once per distinct logged value."""
 
@@ -241,10 +284,7 @@ class BanditRows:
         if log.n_rounds == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         # Hash-encoded column by column (Arrow), the codes numbered in order of first appearance.
-        cands = np.ascontiguousarray(log.candidates)
-        width = cands.shape[1] * cands.itemsize
-        code = first_seen_codes(pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(width), log.n_rounds, [None, pa.py_buffer(cands.tobytes())]))
+        code = distinct_rows(log.candidates)[1]
         parts = [log.context, log.user_id, log.title_id, log.position]
         for values in (v for v in parts if v is not None):
             other = first_seen_codes(pa.array(values.tolist() if values.dtype == object else values))
@@ -268,6 +308,19 @@ class BanditRows:
         if acts is None:
             acts = self._actions[key] = self.log.bandit_actions(row, self.catalog)
         return acts
+
+
+def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the first row of each distinct row of `matrix`, in order of appearance; each row's index into them)."""
+    matrix = np.ascontiguousarray(matrix)
+    n = matrix.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = matrix.shape[1] * matrix.itemsize
+    code = first_seen_codes(pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n,
+                                                                 [None, pa.py_buffer(matrix)]))
+    running = np.maximum.accumulate(code)
+    return np.flatnonzero(np.r_[True, running[1:] > running[:-1]]), code
 
 
 def first_seen_codes(values: pa.Array) -> np.ndarray:
@@ -298,28 +351,34 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
     if n == 0:
         return
     width = log.candidates.shape[1]
-    cands = log.candidates
-    if cands.strides[0] == 0:  # one candidate list broadcast to every row ("all actions seen"): check it once
-        cands = cands[:1]
+    # The candidate lists repeat (a title offers the same artworks on every row): each distinct
+    # list is checked once, and a fault is reported at the first row that has it.
+    if log.candidates.strides[0] == 0:  # one list broadcast to every row ("all actions seen")
+        at, code = np.zeros(1, np.int64), np.zeros(n, np.int64)
+    elif width:
+        at, code = distinct_rows(log.candidates)
+    else:
+        at, code = np.zeros(0, np.int64), np.zeros(n, np.int64)
+    cands = log.candidates[at]
     if width == 0 or (cands[:, 0] < 0).any():
-        row = 0 if width == 0 else _first(cands[:, 0] < 0)
+        row = 0 if width == 0 else int(at[_first(cands[:, 0] < 0)])
         raise _bad(names["candidates"], row + first_row, "no candidates; every decision needs at least one")
     if (cands >= len(log.action_names)).any() or (cands < -1).any():
-        row = _first(((cands >= len(log.action_names)) | (cands < -1)).any(axis=1))
+        row = int(at[_first(((cands >= len(log.action_names)) | (cands < -1)).any(axis=1))])
         raise _bad(names["candidates"], row + first_row, "candidate index outside action_names")
     valid = cands >= 0
     if width > 1:
         if (~valid[:, :-1] & valid[:, 1:]).any():
-            row = _first((~valid[:, :-1] & valid[:, 1:]).any(axis=1))
+            row = int(at[_first((~valid[:, :-1] & valid[:, 1:]).any(axis=1))])
             raise _bad(names["candidates"], row + first_row, "padding (-1) before a candidate")
         ordered = np.sort(np.where(valid, cands, -1 - np.arange(width)), axis=1)
         dup = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
         if dup.any():
-            row = _first(dup)
-            names_row = [log.action_names[i] for i in cands[row] if i >= 0]
+            row = int(at[_first(dup)])
+            names_row = [log.action_names[i] for i in log.candidates[row] if i >= 0]
             twice = next(a for a in names_row if names_row.count(a) > 1)
             raise _bad(names["candidates"], row + first_row, f"artwork {twice!r} is listed twice")
-    n_cand = np.broadcast_to(valid.sum(axis=1), (n,))
+    n_cand = valid.sum(axis=1)[code]
     bad_action = (log.action < 0) | (log.action >= n_cand)
     if bad_action.any():
         row = _first(bad_action)
@@ -337,15 +396,17 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
                    "every logged action a positive probability")
     if log.pmf is not None:
         pmf = log.pmf
-        valid = np.broadcast_to(valid, log.candidates.shape)
         if pmf.shape != log.candidates.shape:
             raise InvalidLogError(f"column {names['pmf']!r}: shape {pmf.shape} differs from the candidates' "
                                   f"{log.candidates.shape}")
-        bad_entry = (~np.isfinite(pmf) | (pmf < 0) | (pmf > 1) | (~valid & (pmf != 0))).any(axis=1)
+        bad = ~((pmf >= 0) & (pmf <= 1))  # NaN fails both comparisons
+        if not valid.all():  # padding must carry no probability
+            bad |= (log.candidates < 0) & (pmf != 0)
+        bad_entry = bad.any(axis=1)
         if bad_entry.any():
             row = _first(bad_entry)
             raise _bad(names["pmf"], row + first_row,
-                       f"pmf {pmf[row][valid[row]].tolist()} has an entry outside [0, 1]")
+                       f"pmf {pmf[row][log.candidates[row] >= 0].tolist()} has an entry outside [0, 1]")
         sums = pmf.sum(axis=1)
         bad_sum = np.abs(sums - 1.0) > PMF_TOLERANCE
         if bad_sum.any():

@@ -16,6 +16,8 @@ For every logged row it predicts the reward of each candidate, q(x, a):
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -30,7 +32,7 @@ from bandit.types import Action
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import BanditRows, LoggedFeedback
 
-__all__ = ["RewardEstimates", "RewardModel"]
+__all__ = ["FittedRewardModel", "RewardEstimates", "RewardModel"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,26 +74,54 @@ class RewardModel:
         if bootstrap < 0:
             raise InvalidEstimatorError(f"reward model: bootstrap {bootstrap!r} must be >= 0")
         examples = _Examples(log, catalog, self.features)
-        binary = bool(np.isin(log.reward, (0.0, 1.0)).all())
+        binary = _binary(log)
         rng = np.random.default_rng(self.seed)
+        predicted, _ = self._cross_fit(examples, binary, rng, progress)
+        replicates = []
+        for _ in tqdm(range(bootstrap), desc="reward model refits", disable=not progress, leave=False):
+            rows = rng.integers(0, log.n_rounds, log.n_rounds)
+            model = self._train(examples, rows, binary, rng)
+            refit = _predict(model, examples, np.arange(log.n_rounds))
+            model.finish()
+            refit_shift = _calibration(refit[rows, log.action[rows]], log.reward[rows], binary)
+            replicates.append((rows, _rewards(refit, refit_shift, log.candidates, binary, *_range(log))))
+        return RewardEstimates(predicted, tuple(replicates))
+
+    def fit_for_other_rows(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None
+                           ) -> tuple[RewardEstimates, "FittedRewardModel"]:
+        """Cross-fitted predictions for the log's rows, and a model fitted on all of them for other rows.
+
+        The second predicts rows that are not in `log` (the rest of a larger log of which
+        `log` is a sample): it was not fitted on them, so a doubly robust estimate stays
+        unbiased there. It carries the cross-fitted calibration.
+        """
+        examples = _Examples(log, catalog, self.features)
+        binary = _binary(log)
+        rng = np.random.default_rng(self.seed)
+        predicted, shift = self._cross_fit(examples, binary, rng, False)
+        workspace = self._train(examples, np.arange(log.n_rounds), binary, rng)
+        with tempfile.TemporaryDirectory(prefix="reward-model-") as tmp:
+            path = os.path.join(tmp, "model.vw")
+            workspace.save(path)
+            workspace.finish()
+            with open(path, "rb") as f:
+                model = f.read()
+        low, high = _range(log)
+        return RewardEstimates(predicted), FittedRewardModel(model, shift, binary, low, high, self.features)
+
+    def _cross_fit(self, examples: "_Examples", binary: bool, rng: np.random.Generator,
+                   progress: bool) -> tuple[np.ndarray, float]:
+        """Every row's predictions from the model of the other folds, calibrated; and the calibration."""
+        log = examples.log
         fold = rng.permutation(log.n_rounds) % self.folds
         scores = np.zeros(log.candidates.shape)
         for k in tqdm(range(self.folds), desc="reward model folds", disable=not progress, leave=False):
             model = self._train(examples, np.flatnonzero(fold != k), binary, rng)
             rows = np.flatnonzero(fold == k)
-            scores[rows] = self._predict(model, examples, rows)
+            scores[rows] = _predict(model, examples, rows)
             model.finish()
         shift = _calibration(scores[np.arange(log.n_rounds), log.action], log.reward, binary)
-        predicted = self._rewards(scores, shift, log, binary)
-        replicates = []
-        for _ in tqdm(range(bootstrap), desc="reward model refits", disable=not progress, leave=False):
-            rows = rng.integers(0, log.n_rounds, log.n_rounds)
-            model = self._train(examples, rows, binary, rng)
-            refit = self._predict(model, examples, np.arange(log.n_rounds))
-            model.finish()
-            refit_shift = _calibration(refit[rows, log.action[rows]], log.reward[rows], binary)
-            replicates.append((rows, self._rewards(refit, refit_shift, log, binary)))
-        return RewardEstimates(predicted, tuple(replicates))
+        return _rewards(scores, shift, log.candidates, binary, *_range(log)), shift
 
     def _train(self, examples: "_Examples", rows: np.ndarray, binary: bool,
                rng: np.random.Generator) -> vowpalwabbit.Workspace:
@@ -117,34 +147,36 @@ class RewardModel:
                     pylibvw.vw._finish_example_multi_ex(ws, parsed)
         return ws
 
-    def _predict(self, ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray) -> np.ndarray:
-        """The model's scores (costs) of every candidate of `rows`, computed once per distinct row."""
-        out = np.zeros((rows.shape[0], examples.log.max_candidates))
-        done: dict[tuple, list[float]] = {}
-        for i, row in enumerate(rows):
-            row = int(row)
-            key = examples.rows.key(row)
-            scores = done.get(key)
-            if scores is None:
-                parsed = ws._parse("\n".join(examples.lines(row)))
-                try:
-                    pylibvw.vw.predict_multi(ws, parsed)
-                    scores = done[key] = list(parsed[0].get_action_scores())
-                finally:
-                    pylibvw.vw._finish_example_multi_ex(ws, parsed)
-            out[i, : len(scores)] = scores
-        return out
+def _rewards(scores: np.ndarray, shift: float, candidates: np.ndarray, binary: bool,
+             low: float, high: float) -> np.ndarray:
+    """Predicted rewards from the model's costs, calibrated, inside the reward range [low, high]."""
+    if binary:
+        # the score is the log-odds of cost +1 (no reward): the reward's is its negative
+        rewards = 1.0 / (1.0 + np.exp(scores - shift))
+    else:
+        rewards = np.clip(-scores + shift, low, high)
+    rewards[candidates < 0] = 0.0
+    return rewards
 
-    @staticmethod
-    def _rewards(scores: np.ndarray, shift: float, log: LoggedFeedback, binary: bool) -> np.ndarray:
-        """Predicted rewards from the model's costs, calibrated, inside the reward range."""
-        if binary:
-            # the score is the log-odds of cost +1 (no reward): the reward's is its negative
-            rewards = 1.0 / (1.0 + np.exp(scores - shift))
-        else:
-            rewards = np.clip(-scores + shift, log.reward.min(), log.reward.max())
-        rewards[log.candidates < 0] = 0.0
-        return rewards
+
+def _predict(ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray) -> np.ndarray:
+    """The model's scores (costs) of every candidate of `rows`, computed once per distinct row."""
+    out = np.zeros((rows.shape[0], examples.log.max_candidates))
+    done: dict[tuple, list[float]] = {}
+    for i, row in enumerate(rows):
+        row = int(row)
+        key = examples.rows.key(row)
+        scores = done.get(key)
+        if scores is None:
+            parsed = ws._parse("\n".join(examples.lines(row)))
+            try:
+                pylibvw.vw.predict_multi(ws, parsed)
+                scores = done[key] = list(parsed[0].get_action_scores())
+            finally:
+                pylibvw.vw._finish_example_multi_ex(ws, parsed)
+        out[i, : len(scores)] = scores
+    return out
+
 
 
 class _Examples:
@@ -169,6 +201,39 @@ class _Examples:
                 line = self._actions[action.id] = self.space.action_line(action)
             out.append(line)
         return out
+
+
+@dataclass(frozen=True)
+class FittedRewardModel:
+    """A reward model fitted once (its Vowpal Wabbit model and calibration), to predict other logs' rows."""
+
+    model: bytes
+    shift: float
+    binary: bool
+    low: float
+    high: float
+    features: FeatureSpace
+
+    def predict(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None) -> np.ndarray:
+        """Predicted rewards of every candidate of every row of `log`, shape (n_rounds, max_candidates)."""
+        with tempfile.TemporaryDirectory(prefix="reward-model-") as tmp:
+            path = os.path.join(tmp, "model.vw")
+            with open(path, "wb") as f:
+                f.write(self.model)
+            workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", path])
+        try:
+            scores = _predict(workspace, _Examples(log, catalog, self.features), np.arange(log.n_rounds))
+        finally:
+            workspace.finish()
+        return _rewards(scores, self.shift, log.candidates, self.binary, self.low, self.high)
+
+
+def _binary(log: LoggedFeedback) -> bool:
+    return bool(np.isin(log.reward, (0.0, 1.0)).all())
+
+
+def _range(log: LoggedFeedback) -> tuple[float, float]:
+    return float(log.reward.min()), float(log.reward.max())
 
 
 def _calibration(factual_scores: np.ndarray, rewards: np.ndarray, binary: bool) -> float:

@@ -13,9 +13,9 @@ __all__ = ["KINDS", "PolicySpec", "parse_policy_spec", "parse_policy_specs", "pr
 KINDS = {
     **BANDIT_KINDS,
     # per-row probabilities from a file, evaluated as they are
-    "file": SpecKind(False, "path", {"path": str}, raw=True),
+    "file": SpecKind(False, "path", {"path": str}, raw=True, contextual=False),
     # the logging policy itself, through the log's own pmf
-    "logged": SpecKind(False),
+    "logged": SpecKind(False, contextual=False),
 }
 _EXAMPLES = ("uniform, default, default:0.05, thompson, egreedy:0.1, vw:squarecb, vw:epsilon=0.05, "
              "file:probs.csv, logged")

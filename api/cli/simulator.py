@@ -11,6 +11,7 @@ from pathlib import Path
 from bandit.errors import PolicySpecError
 from simulator.errors import InvalidEstimatorError
 from simulator.distributed import DEFAULT_WORKERS, check_distributable, evaluate_partitioned
+from simulator.distributed_rewards import SAMPLE_ROWS
 from simulator.estimators import ESTIMATORS, make_estimator
 from simulator.log_files import read_log
 from simulator.logs import ColumnMapping
@@ -26,7 +27,7 @@ from api.runtime.actions import catalog_actions
 DEFAULT_SIM_POLICIES = ("uniform", "default", "egreedy:0.1", "thompson", "vw:squarecb")
 DEFAULT_ROUNDS = 40_000
 DEFAULT_ESTIMATORS = "replay,ips,snips,dm,dr"
-DASK_ESTIMATORS = "ips,snips"
+DASK_ESTIMATORS = "ips,snips,dr"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,12 +80,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rep.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     rep.add_argument("--engine", choices=("local", "dask"), default="local",
-                     help="local: one process (default); dask: fixed policies and ips/snips as "
-                     "map-reduce over the log's files on a Dask cluster")
+                     help="local: one process (default); dask: fixed policies and ips, snips and the dr "
+                     "family as map-reduce over the log's files on a Dask cluster")
     rep.add_argument("--scheduler", metavar="ADDRESS",
                      help="with --engine dask: a running Dask scheduler (default: a local cluster)")
     rep.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                      help=f"with --engine dask: worker processes of the local cluster (default {DEFAULT_WORKERS})")
+    rep.add_argument("--model-sample", type=int, default=SAMPLE_ROWS, metavar="ROWS",
+                     help="with --engine dask: about how many rows, sampled from every file, the dr family's "
+                     f"reward model is fitted on (default {SAMPLE_ROWS})")
     rep.set_defaults(func=run_replay)
 
 
@@ -169,7 +173,8 @@ def _replay_on_dask(args: argparse.Namespace, specs, estimators) -> tuple[list, 
         store = open_store(args)
         catalog = _catalog(args, [a.id for t in store.list_titles() for a in store.list_artworks(t.id)])
     run = evaluate_partitioned(args.log, specs, estimators, mapping=_mapping(args), format=args.format,
-                               catalog=catalog, seed=args.seed, scheduler=args.scheduler, workers=args.workers)
+                               catalog=catalog, seed=args.seed, scheduler=args.scheduler, workers=args.workers,
+                               model_sample=args.model_sample)
     peak = max(run.peak_rss_per_worker().values(), default=0)
     meta = {"n_rounds": run.n_rounds, "n_actions": run.n_actions, "mean_logged_reward": run.mean_reward,
             "engine": "dask", "workers": run.workers, "partitions": len(run.partitions),

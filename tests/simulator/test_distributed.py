@@ -20,6 +20,7 @@ from simulator.estimators import make_estimator
 from simulator.evaluation import evaluate_policies
 from simulator.log_files import read_log
 from simulator.logs import ColumnMapping
+from simulator.reward_model import RewardModel
 from simulator.specs import parse_policy_specs
 from tests.conftest import log_decisions
 
@@ -160,6 +161,30 @@ def test_dask_matches_single_process_on_two_worker_threads(store, partitioned, t
             assert a.ess == pytest.approx(b.ess, rel=1e-9) and a.warnings == b.warnings
 
 
+DR_FAMILY = ("dr", "sndr", "switch-dr", "dros")
+
+
+def test_dask_doubly_robust_family_from_a_reward_model_fitted_on_a_sample(store, partitioned, tmp_path):
+    out, _, _ = partitioned
+    export_partitions(store, out, window=WINDOW, reward_of=RewardMapping(), now=START + 3 * DAY)
+    specs = parse_policy_specs(["uniform", "default:0.1", "logged"])
+    estimators = [make_estimator(n) for n in ("ips",) + DR_FAMILY]
+    log = read_log(out)
+    single = evaluate_policies(log, specs, estimators, estimated_rewards=RewardModel().fit(log))
+    # A sample as large as the log: every row is predicted by the cross-fit on it, as in one process.
+    whole = evaluate_partitioned(out, specs, estimators, workers=2, processes=False)
+    # About a third of the rows: the others are predicted by the model fitted on them.
+    sampled = evaluate_partitioned(out, specs, estimators, workers=2, processes=False, model_sample=140)
+    for one, everything, some in zip(single, whole.evaluations, sampled.evaluations):
+        for a, b, c in zip(one.estimates, everything.estimates, some.estimates):
+            assert a.estimator == b.estimator == c.estimator and a.n_rounds == b.n_rounds == c.n_rounds == 420
+            assert b.value == pytest.approx(a.value, abs=1e-9)
+            assert (b.ci_low, b.ci_high) == pytest.approx((a.ci_low, a.ci_high), abs=1e-9)
+            # Another reward model: the same quantity, estimated within the estimate's own noise.
+            assert abs(c.value - a.value) < (a.ci_high - a.ci_low) / 2
+            assert c.ci_low <= c.value <= c.ci_high
+
+
 @pytest.mark.slow
 def test_cli_dask_engine_on_two_worker_processes_matches_local(store, partitioned, tmp_path, capsys):
     out, _, _ = partitioned
@@ -184,7 +209,7 @@ def test_cli_dask_engine_on_two_worker_processes_matches_local(store, partitione
 
 @pytest.mark.parametrize("policy,estimators,why", [
     ("egreedy:0.1", "ips", "sequential"),
-    ("uniform", "ips,dr", "reward model cross-fitted over the whole log"),
+    ("uniform", "ips,dm", "bootstraps the whole log"),
     ("uniform", "replay", "not a sum over rows"),
 ])
 def test_dask_engine_refuses_what_does_not_distribute(partitioned, tmp_path, capsys, policy, estimators, why):
