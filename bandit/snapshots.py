@@ -271,15 +271,7 @@ class SnapshotStore:
     def load_into(self, policy: Policy, version: int | None = None) -> Snapshot:
         """Restore ``policy`` from snapshot ``version`` (newest if None) after checking it fits."""
         snapshot = self.read(version)
-        if snapshot.kind != policy.kind:
-            raise SnapshotError(
-                f"{self._label(snapshot)}: written by a {snapshot.kind!r} policy, cannot load into a {policy.kind!r} one"
-            )
-        if snapshot.settings != policy.settings():
-            raise SnapshotError(
-                f"{self._label(snapshot)}: written with settings {snapshot.settings}, but this policy has "
-                f"{policy.settings()}; build the policy with the learner's settings"
-            )
+        _check_fits(snapshot, policy, self._label(snapshot))
         try:
             policy.restore(snapshot.state, model_version=snapshot.version)
         except SnapshotError as exc:
@@ -299,21 +291,54 @@ class SnapshotStore:
             data = self.shelf.read(name)
         except FileNotFoundError:
             raise SnapshotError(f"{path}: no such snapshot (it may have been pruned)") from None
-        if not data.startswith(MAGIC):
-            raise DamagedSnapshotError(f"{path}: not a snapshot file (bad header)")
-        end = data.find(b"\n", len(MAGIC))
-        try:
-            header = json.loads(data[len(MAGIC) : end])
-            state = data[end + 1 :]
-            if end < 0 or len(state) != header["state_bytes"]:
-                raise ValueError("truncated")
-            # Snapshots written before checksums were recorded have none to compare.
-            if "sha256" in header and hashlib.sha256(state).hexdigest() != header["sha256"]:
-                raise ValueError("its checksum does not match its model bytes")
-            return _snapshot(header, state, self._path(name))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DamagedSnapshotError(
-                f"{path}: damaged snapshot ({exc}); delete it or restore a backup") from None
+        return parse_snapshot(data, path, self._path(name))
+
+
+def parse_snapshot(data: bytes, label: str, path: Path | None = None) -> Snapshot:
+    """A snapshot from its stored bytes, its checksum verified; `label` names it in errors."""
+    if not data.startswith(MAGIC):
+        raise DamagedSnapshotError(f"{label}: not a snapshot file (bad header)")
+    end = data.find(b"\n", len(MAGIC))
+    try:
+        header = json.loads(data[len(MAGIC) : end])
+        state = data[end + 1 :]
+        if end < 0 or len(state) != header["state_bytes"]:
+            raise ValueError("truncated")
+        # Snapshots written before checksums were recorded have none to compare.
+        if "sha256" in header and hashlib.sha256(state).hexdigest() != header["sha256"]:
+            raise ValueError("its checksum does not match its model bytes")
+        return _snapshot(header, state, path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DamagedSnapshotError(
+            f"{label}: damaged snapshot ({exc}); delete it or restore a backup") from None
+
+
+def load_file(policy: Policy, path: Path | str) -> Snapshot:
+    """Restore ``policy`` from one snapshot file (e.g. a model to evaluate offline) after checking it fits."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read the snapshot ({exc.strerror or exc})") from None
+    snapshot = parse_snapshot(data, str(path), path)
+    _check_fits(snapshot, policy, str(path))
+    try:
+        policy.restore(snapshot.state, model_version=snapshot.version)
+    except SnapshotError as exc:
+        raise DamagedSnapshotError(str(exc)) from None
+    return snapshot
+
+
+def _check_fits(snapshot: Snapshot, policy: Policy, label: str) -> None:
+    if snapshot.kind != policy.kind:
+        raise SnapshotError(
+            f"{label}: written by a {snapshot.kind!r} policy, cannot load into a {policy.kind!r} one"
+        )
+    if snapshot.settings != policy.settings():
+        raise SnapshotError(
+            f"{label}: written with settings {snapshot.settings}, but this policy has "
+            f"{policy.settings()}; build the policy with the learner's settings"
+        )
 
 
 def _snapshot(header: dict[str, Any], state: bytes, path: Path | None) -> Snapshot:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from bandit.baselines import DefaultArtworkPolicy, EpsilonGreedyPolicy, ThompsonPolicy, UniformPolicy
 from bandit.errors import BanditError, PolicySpecError
 from bandit.policy import Policy
+from bandit.snapshots import load_file
 from bandit.vw_policy import EXPLORATIONS, VWPolicy, VWSettings
 
 __all__ = ["KINDS", "PolicySpec", "SpecKind", "parse_policy_spec", "parse_policy_specs"]
@@ -36,7 +37,8 @@ KINDS: Mapping[str, SpecKind] = {
     "default": SpecKind(False, "epsilon", {**_COMMON, "epsilon": float}, contextual=False),
     "egreedy": SpecKind(True, "epsilon", {**_COMMON, "epsilon": float}),
     "thompson": SpecKind(True, "grid", {**_COMMON, "grid": int}),
-    "vw": SpecKind(True, "exploration", {**_COMMON, **_VW_PARAMS}),
+    # `model=PATH` loads a snapshot file: the policy is then evaluated as it stands, not learned.
+    "vw": SpecKind(True, "exploration", {**_COMMON, **_VW_PARAMS, "model": str}),
 }
 _EXAMPLES = "uniform, default, default:0.05, thompson, egreedy:0.1, vw:squarecb, vw:epsilon=0.05"
 
@@ -86,9 +88,13 @@ class PolicySpec:
                 return ThompsonPolicy(name=name, seed=seed, **params)
             if self.kind == "vw":
                 floor = params.pop("floor", None)
+                model = params.pop("model", None)
                 settings = VWSettings(random_seed=seed, **params)
                 extra = {} if floor is None else {"floor": floor}
-                return VWPolicy(settings, name=name, seed=seed, **extra)
+                policy = VWPolicy(settings, name=name, seed=seed, **extra)
+                if model is not None:
+                    load_file(policy, model)
+                return policy
         except PolicySpecError:
             raise
         except (BanditError, TypeError) as exc:
@@ -161,7 +167,9 @@ def parse_policy_spec(text: str, kinds: Mapping[str, SpecKind] = KINDS,
                 f"use one of {', '.join(EXPLORATIONS)}")
         if "epsilon" in params:
             params.setdefault("exploration", "epsilon")
-    return PolicySpec(text, kind_name, tuple(params.items()), kind.learns, kind.contextual)
+    # A VW policy loaded from a snapshot is evaluated as it stands (a fixed policy).
+    learns = kind.learns and not (kind_name == "vw" and "model" in params)
+    return PolicySpec(text, kind_name, tuple(params.items()), learns, kind.contextual)
 
 
 def parse_policy_specs(texts: list[str] | tuple[str, ...], kinds: Mapping[str, SpecKind] = KINDS,

@@ -14,6 +14,8 @@ from api.cli import main
 from artwork.partitions import MANIFEST, export_partitions, read_manifest
 from artwork.records import LoggedDecision, Reward
 from artwork.reward_mapping import RewardMapping
+from bandit.snapshots import SnapshotStore
+from bandit.types import Action, Context
 from simulator.distributed import evaluate_partitioned
 from simulator.errors import InvalidEstimatorError, InvalidLogError
 from simulator.estimators import make_estimator
@@ -21,7 +23,7 @@ from simulator.evaluation import evaluate_policies
 from simulator.log_files import read_log
 from simulator.logs import ColumnMapping
 from simulator.reward_model import RewardModel
-from simulator.specs import parse_policy_specs
+from simulator.specs import parse_policy_spec, parse_policy_specs
 from tests.conftest import log_decisions
 
 DAY = 86_400.0
@@ -145,10 +147,23 @@ def probability_file(path, directory) -> str:
     return f"file:{path}"
 
 
+def vw_snapshot(tmp_path) -> str:
+    """A VW policy's snapshot file, learned on a few decisions over the log's artworks."""
+    policy = parse_policy_spec("vw:igw").build(0)
+    actions = tuple(Action(a, features={"x": float(i)}) for i, a in enumerate(ARTS))
+    for i in range(200):
+        context = Context(f"u{i % 7}", "t1", features={"device": ["tv", "web"][i % 2]})
+        decision = policy.decide(context, actions)
+        policy.learn(context, actions, decision, float(decision.chosen == i % 2 * 3))
+    return str(SnapshotStore(tmp_path / "models", policy.name).write(policy).path)
+
+
 def test_dask_matches_single_process_on_two_worker_threads(store, partitioned, tmp_path):
     out, _, _ = partitioned
     export_partitions(store, out, window=WINDOW, reward_of=RewardMapping(), now=START + 3 * DAY)
-    specs = parse_policy_specs(["uniform", "default:0.1", probability_file(tmp_path / "p.csv", out), "logged"])
+    specs = parse_policy_specs(["uniform", "default:0.1", probability_file(tmp_path / "p.csv", out), "logged",
+                                f"vw:igw,model={vw_snapshot(tmp_path)}"])
+    assert not specs[-1].learns  # a model loaded from a snapshot is evaluated as it stands
     estimators = [make_estimator(n) for n in ("ips", "snips")]
     run = evaluate_partitioned(out, specs, estimators, workers=2, processes=False)
     assert run.n_rounds == 420 and len(run.partitions) == 3 and run.workers == 2

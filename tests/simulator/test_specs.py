@@ -74,3 +74,24 @@ def test_duplicate_and_missing_specs():
         parse_policy_specs(["uniform", "uniform"])
     with pytest.raises(PolicySpecError, match="no policy given"):
         parse_policy_specs([])
+
+
+def test_vw_spec_with_a_snapshot_model_is_a_fixed_policy(tmp_path):
+    from bandit.snapshots import SnapshotStore
+    from bandit.types import Action, Context
+
+    learner = parse_policy_spec("vw:igw,floor=0.02").build(seed=1)
+    actions = (Action("a1", features={"x": 1.0}), Action("a2", features={"x": 0.0}))
+    context = Context(user_id="u1", title_id="t1", features={"device": "tv"})
+    for _ in range(300):
+        decision = learner.decide(context, actions)
+        learner.learn(context, actions, decision, float(decision.chosen == 0))
+    path = SnapshotStore(tmp_path, learner.name).write(learner).path
+    spec = parse_policy_spec(f"vw:igw,floor=0.02,model={path}")
+    assert spec.learns is False and spec.contextual
+    assert parse_policy_spec("vw:igw").learns  # without a model it learns as it replays
+    assert spec.build().pmf(context, actions) == learner.pmf(context, actions)
+    with pytest.raises(PolicySpecError, match="written with settings"):
+        parse_policy_spec(f"vw:squarecb,model={path}").build()
+    with pytest.raises(PolicySpecError, match="cannot read the snapshot"):
+        parse_policy_spec(f"vw:igw,model={tmp_path / 'missing.snapshot'}").build()
