@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -32,6 +33,7 @@ import vowpalwabbit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artwork.reward_mapping import RewardMapping  # noqa: E402
+from bandit.new_art import FairExposure  # noqa: E402
 from bandit.features import ActionLineCache  # noqa: E402
 from bandit.policy import Policy  # noqa: E402
 from bandit.specs import parse_policy_spec  # noqa: E402
@@ -50,6 +52,8 @@ LOW_TRAFFIC = 0.2  # the tier of titles with the least-served share of impressio
 # defaults: a floor starting at FLOOR and adapting down to 0.002 with a title's traffic.
 POLICIES: dict[str, Callable[[int], Policy]] = {
     "vw:igw": lambda s: parse_policy_spec(f"vw:igw,floor={FLOOR},floor_min=0.002").build(s),
+    # As serving runs it: with the fair exposure every new artwork gets by default.
+    "vw:igw+exposure": lambda s: _with_exposure(POLICIES["vw:igw"](s)),
     "vw:squarecb": lambda s: parse_policy_spec(f"vw:squarecb,floor={FLOOR}").build(s),
     "reference": lambda s: BayesianThompsonPolicy(prior_variance=0.01, spread=0.3, draws=16,
                                                   floor=FLOOR, seed=s),
@@ -65,6 +69,12 @@ FLOORS: dict[str, Callable[[int], Policy]] = {
     "adaptive 0.01 -> 0.002": POLICIES["vw:igw"],
     "fixed 0.002": lambda s: parse_policy_spec("vw:igw,floor=0.002,floor_min=0.002").build(s),
 }
+
+
+def _with_exposure(policy: Policy) -> Policy:
+    """The policy with the default fair exposure for new artworks (serving's default too)."""
+    policy.exposure = FairExposure()
+    return policy
 
 
 @dataclass(frozen=True)
@@ -92,11 +102,18 @@ def run(world: RealisticWorld, policy: Policy, n: int, seed: int) -> RunResult:
     reward_of = RewardMapping()
     trace = _Trace(world, n)
     w_uniform, w_default, reward = np.empty(n), np.empty(n), np.empty(n)
+    # With fair exposure, artworks uploaded during the run are new until they have had the
+    # exposure's impressions (the run is shorter than its window).
+    exposure, shown = policy.exposure, Counter[str]()
     started = time.perf_counter()
     for t in range(n):
         imp = world.impression(traffic, t)
         q = world.take_probabilities(imp)
-        d = policy.decide(imp.context, imp.actions)
+        new_ids = () if exposure is None else [
+            a.id for a, new in zip(imp.actions, world.new_artworks(imp))
+            if new and shown[a.id] < exposure.impressions]
+        d = policy.decide(imp.context, imp.actions, new_artworks=new_ids)
+        shown[d.action_id] += 1
         r = reward_of(world.feedback(imp, d.chosen, noise))
         policy.learn(imp.context, imp.actions, d, r)
         trace.record(t, imp, q, d.chosen)

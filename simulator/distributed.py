@@ -127,7 +127,8 @@ def evaluate_partitioned(
         processes: False runs the LocalCluster's workers as threads of this process.
         model_sample: about how many rows the doubly robust family's reward model is fitted on.
     Returns:
-        the evaluations, exactly those of the whole log read in one process.
+        the evaluations: exactly those of the whole log read in one process, except the dr
+        family's, whose reward model is fitted on a sample (see the module).
     Raises:
         InvalidEstimatorError: a learning policy or a model-based estimator (see the module).
         InvalidLogError: the log, or a partition of it, cannot be evaluated.
@@ -268,6 +269,8 @@ def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
     from dask.distributed import get_worker
 
     started = time.perf_counter()
+    if isinstance(rewards, SimulatorError):  # no reward model: the run stops with why
+        return _Partial({}, 0, 0.0, frozenset(), (), rewards)
     statistics: dict[tuple[str, str], Statistics] = {}
     rows, reward_sum, artworks = 0, 0.0, frozenset()
     if part.rows != 0:
@@ -276,8 +279,6 @@ def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
             log = read_log(part.path, mapping, format=part.format, first_row=first_row, sort_by_time=False,
                            log_actions=log_actions)
             rows, reward_sum, artworks = log.n_rounds, float(log.reward.sum()), frozenset(log.action_names)
-            if isinstance(rewards, SimulatorError):
-                raise rewards
             predicted = None if rewards is None else rewards.predict(log, catalog)
             for spec in specs:
                 run = _run(spec, log, catalog, seed)

@@ -20,7 +20,7 @@ def test_bandit_bench_prints_every_policy_the_ceiling_and_the_floors():
     assert done.returncode in (0, 1), done.stderr[-2000:]  # 1: a target missed, which 400 impressions do
     out = done.stdout
     number = r"[+-]?\d+\.\d+"
-    for policy in ("vw:igw", "vw:squarecb", "reference", "thompson", "egreedy:0.1", "default", "uniform",
+    for policy in ("vw:igw", "vw:igw+exposure", "vw:squarecb", "reference", "thompson", "egreedy:0.1", "default", "uniform",
                    "full information"):
         assert re.search(rf"^typical: {re.escape(policy)} headroom share .* \| {number} ±", out, re.M), policy
     assert re.search(rf"^full information headroom share .* \| {number} \|", out, re.M)
