@@ -26,6 +26,10 @@ __all__ = ["read_batches", "read_log", "write_log"]
 
 DEFAULT_CHUNK_ROWS = 65_536
 _CSV_BLOCK_BYTES = 8 << 20
+# A CSV file up to this size is read in one multi-threaded pass; a larger one is streamed
+# block by block, so that its whole text is never held at once.
+_CSV_WHOLE_BYTES = 256 << 20
+_CSV_HEADER_BYTES = 1 << 20
 _SNIFF_BYTES = 64 << 10
 
 
@@ -61,9 +65,12 @@ def _batches(path: Path, fmt: str, columns: Sequence[str], chunk_rows: int,
         column_types={c: pa.string() for c in string_columns},
         strings_can_be_null=False,
     )
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
-                            convert_options=convert)
-    yield from reader
+    options = pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES)
+    if path.stat().st_size <= _CSV_WHOLE_BYTES:
+        # Read at once, blocks parsed on every core; the streaming reader is one block at a time.
+        yield from pacsv.read_csv(path, read_options=options, convert_options=convert).to_batches()
+        return
+    yield from pacsv.open_csv(path, read_options=options, convert_options=convert)
 
 
 def _schema_names(path: Path, fmt: str) -> list[str]:
@@ -71,7 +78,8 @@ def _schema_names(path: Path, fmt: str) -> list[str]:
         if fmt == "parquet":
             return list(pq.ParquetFile(path).schema_arrow.names)
         _check_text(path)
-        return list(pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES)).schema.names)
+        # The names are in the header: a small first block finds them without parsing more.
+        return list(pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_CSV_HEADER_BYTES)).schema.names)
     except FileNotFoundError:
         raise LogFormatError(f"{path}: no such file") from None
     except (pa.ArrowInvalid, OSError) as exc:
