@@ -33,8 +33,8 @@ import vowpalwabbit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artwork.reward_mapping import RewardMapping  # noqa: E402
-from bandit.new_art import FairExposure  # noqa: E402
 from bandit.features import ActionLineCache  # noqa: E402
+from bandit.new_art import FairExposure  # noqa: E402
 from bandit.policy import Policy  # noqa: E402
 from bandit.specs import parse_policy_spec  # noqa: E402
 from simulator.realistic_world import RealisticWorld, suite_world  # noqa: E402

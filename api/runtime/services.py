@@ -50,6 +50,10 @@ def build_policy(config: Config, spec_text: str | None = None, name: str | None 
     """The configured serving policy (or the one `spec_text` names), with at least the configured floors."""
     text = config.policy if spec_text is None else spec_text
     spec = parse_policy_spec(text)
+    if spec.param("model") is not None:
+        raise ConfigError(
+            f"policy {text!r} loads a model file, which is for offline evaluation (replay); "
+            "a served policy learns and loads its models from its own snapshots")
     floor = spec.param("floor")
     if floor is None:
         spec = spec.with_params(floor=config.floor)

@@ -53,6 +53,10 @@ def test_policy_add_and_list_on_the_command_line(data_dir, capsys):
     assert "unknown policy 'nosuch'" in capsys.readouterr().err
     assert main([*base, "policy", "add", "vw-igw", "uniform"]) != 0
     assert "name of the configured policy" in capsys.readouterr().err
+    # A model file is for replay; a served policy learns and keeps its own snapshots.
+    assert main([*base, "policy", "add", "fixed", "vw:igw,model=/somewhere/vw.snapshot"]) != 0
+    err = capsys.readouterr().err
+    assert "for offline evaluation (replay)" in err and len(err.strip().splitlines()) == 1
     assert main([*base, "policy", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].split()[:2] == ["vw-igw", "champion"] and out[2].split()[:2] == [CHALLENGER, "shadow"]
