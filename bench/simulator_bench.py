@@ -4,9 +4,9 @@ Prints one line per figure: `name | figure | target | ok/FAIL` (a dash where the
 Targets: IPS, SNIPS and DR on precomputed pmfs >= 2,000,000 events/s; replay of a learning VW
 policy >= 10,000 events/s (measured on a smaller log and reported as a rate); reading a foreign
 CSV or Parquet log with 4 context columns >= 1,000,000 rows/s; on a partitioned log (the
-store's partitioned export, 20 million rows by default), IPS and SNIPS as map-reduce on Dask
->= 2,000,000 events/s end to end on 2 workers, >= 1.6x from 1 to 2 workers, and a peak memory
-under 1 GiB per worker (bench/data_path.py).
+store's partitioned export, 20 million rows by default), IPS and SNIPS, then DR (its reward
+model fitted on a sample), as map-reduce on Dask >= 2,000,000 events/s end to end on 2 workers,
+>= 1.6x from 1 to 2 workers, and a peak memory under 1 GiB per worker (bench/data_path.py).
 Run: python bench/simulator_bench.py [--events 1000000] [--replay-events 20000]
      [--foreign-rows 1000000] [--partitioned-rows 20000000] [--partition-rows 500000]
 """
