@@ -271,11 +271,7 @@ class SnapshotStore:
     def load_into(self, policy: Policy, version: int | None = None) -> Snapshot:
         """Restore ``policy`` from snapshot ``version`` (newest if None) after checking it fits."""
         snapshot = self.read(version)
-        _check_fits(snapshot, policy, self._label(snapshot))
-        try:
-            policy.restore(snapshot.state, model_version=snapshot.version)
-        except SnapshotError as exc:
-            raise DamagedSnapshotError(str(exc)) from None
+        _restore(policy, snapshot, self._label(snapshot))
         return snapshot
 
     def _path(self, name: str) -> Path | None:
@@ -321,15 +317,12 @@ def load_file(policy: Policy, path: Path | str) -> Snapshot:
     except OSError as exc:
         raise SnapshotError(f"{path}: cannot read the snapshot ({exc.strerror or exc})") from None
     snapshot = parse_snapshot(data, str(path), path)
-    _check_fits(snapshot, policy, str(path))
-    try:
-        policy.restore(snapshot.state, model_version=snapshot.version)
-    except SnapshotError as exc:
-        raise DamagedSnapshotError(str(exc)) from None
+    _restore(policy, snapshot, str(path))
     return snapshot
 
 
-def _check_fits(snapshot: Snapshot, policy: Policy, label: str) -> None:
+def _restore(policy: Policy, snapshot: Snapshot, label: str) -> None:
+    """Load `snapshot` into `policy` after checking it fits (the same kind and settings)."""
     if snapshot.kind != policy.kind:
         raise SnapshotError(
             f"{label}: written by a {snapshot.kind!r} policy, cannot load into a {policy.kind!r} one"
@@ -339,6 +332,10 @@ def _check_fits(snapshot: Snapshot, policy: Policy, label: str) -> None:
             f"{label}: written with settings {snapshot.settings}, but this policy has "
             f"{policy.settings()}; build the policy with the learner's settings"
         )
+    try:
+        policy.restore(snapshot.state, model_version=snapshot.version)
+    except SnapshotError as exc:
+        raise DamagedSnapshotError(str(exc)) from None
 
 
 def _snapshot(header: dict[str, Any], state: bytes, path: Path | None) -> Snapshot:

@@ -293,11 +293,7 @@ class VWPolicy(Policy):
             pylibvw.vw._finish_example_multi_ex(ws, examples)
 
     def _state(self) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="vw-state-") as tmp:
-            path = os.path.join(tmp, "model.vw")
-            self._workspace.save(path)
-            with open(path, "rb") as f:
-                model = f.read()
+        model = model_bytes(self._workspace)
         if not self._igw:
             return model
         counts = json.dumps(self.title_counts, sort_keys=True).encode()
@@ -307,17 +303,13 @@ class VWPolicy(Policy):
         counts: dict[str, int] = {}
         if self._igw:
             counts, data = _split_igw_state(data)
-        with tempfile.TemporaryDirectory(prefix="vw-state-") as tmp:
-            path = os.path.join(tmp, "model.vw")
-            with open(path, "wb") as f:
-                f.write(data)
-            try:
-                workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", path])
-            except Exception as exc:  # VW raises plain RuntimeError/Exception on a bad model
-                raise SnapshotError(
-                    f"Vowpal Wabbit could not read the model ({len(data)} bytes): {exc}; "
-                    "load a snapshot written by a VWPolicy"
-                ) from None
+        try:
+            workspace = load_model(data)
+        except Exception as exc:  # VW raises plain RuntimeError/Exception on a bad model
+            raise SnapshotError(
+                f"Vowpal Wabbit could not read the model ({len(data)} bytes): {exc}; "
+                "load a snapshot written by a VWPolicy"
+            ) from None
         self._drop_parsed()
         old, self._workspace = self._workspace, workspace
         old.finish()
@@ -331,6 +323,24 @@ class VWPolicy(Policy):
             self._drop_parsed()
             self._workspace.finish()
             self._workspace = None
+
+
+def model_bytes(workspace: vowpalwabbit.Workspace) -> bytes:
+    """A Vowpal Wabbit workspace's model as bytes (what `load_model` reads back)."""
+    with tempfile.TemporaryDirectory(prefix="vw-model-") as tmp:
+        path = os.path.join(tmp, "model.vw")
+        workspace.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def load_model(data: bytes) -> vowpalwabbit.Workspace:
+    """A Vowpal Wabbit workspace from model bytes; raises what Vowpal Wabbit raises on a bad model."""
+    with tempfile.TemporaryDirectory(prefix="vw-model-") as tmp:
+        path = os.path.join(tmp, "model.vw")
+        with open(path, "wb") as f:
+            f.write(data)
+        return vowpalwabbit.Workspace(arg_list=["--quiet", "-i", path])
 
 
 def _split_igw_state(data: bytes) -> tuple[dict[str, int], bytes]:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vowpalwabbit  # noqa: E402
 
 from bandit.features import with_label  # noqa: E402
-from bandit.vw_policy import VWPolicy  # noqa: E402
+from bandit.vw_policy import VWPolicy, model_bytes  # noqa: E402
 from simulator.realistic_world import SUITE, suite_world  # noqa: E402
 
 from bandit_suite import FLOORS, FULL_INFORMATION, POLICIES, SERVED, RunResult, job  # noqa: E402
@@ -130,7 +130,7 @@ def speed(world_name: str, n: int, rounds: int, seed: int = 0) -> dict[str, floa
         ours = POLICIES[SERVED](seed)
         ours.restore(state)
         assert isinstance(ours, VWPolicy)
-        model.write_bytes(_vw_model(trained))
+        model.write_bytes(model_bytes(trained._workspace))
         examples = [ours.example(imp.context, imp.actions) for imp in impressions]
         for _ in range(rounds):
             workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", str(model)])
@@ -158,14 +158,6 @@ def speed(world_name: str, n: int, rounds: int, seed: int = 0) -> dict[str, floa
             best["decide_learn"] = max(best.get("decide_learn", 0.0), n / (time.perf_counter() - start))
             ours.restore(state)
     return best
-
-
-def _vw_model(policy: VWPolicy) -> bytes:
-    """The bare VW model of a policy (its state without our per-title counts)."""
-    with tempfile.TemporaryDirectory(prefix="bandit-model-") as tmp:
-        path = Path(tmp) / "model.vw"
-        policy._workspace.save(str(path))
-        return path.read_bytes()
 
 
 def main(argv: list[str] | None = None) -> int:

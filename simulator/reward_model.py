@@ -16,8 +16,6 @@ For every logged row it predicts the reward of each candidate, q(x, a):
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -28,6 +26,7 @@ from vowpalwabbit.pyvw import pylibvw
 
 from bandit.features import FeatureSpace, with_label
 from bandit.types import Action
+from bandit.vw_policy import load_model, model_bytes
 
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import BanditRows, LoggedFeedback
@@ -100,12 +99,8 @@ class RewardModel:
         rng = np.random.default_rng(self.seed)
         predicted, shift = self._cross_fit(examples, binary, rng, False)
         workspace = self._train(examples, np.arange(log.n_rounds), binary, rng)
-        with tempfile.TemporaryDirectory(prefix="reward-model-") as tmp:
-            path = os.path.join(tmp, "model.vw")
-            workspace.save(path)
-            workspace.finish()
-            with open(path, "rb") as f:
-                model = f.read()
+        model = model_bytes(workspace)
+        workspace.finish()
         low, high = _range(log)
         return RewardEstimates(predicted), FittedRewardModel(model, shift, binary, low, high, self.features)
 
@@ -178,7 +173,6 @@ def _predict(ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray
     return out
 
 
-
 class _Examples:
     """Each logged row as VW's example text, made once per distinct context and artwork."""
 
@@ -216,11 +210,7 @@ class FittedRewardModel:
 
     def predict(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None) -> np.ndarray:
         """Predicted rewards of every candidate of every row of `log`, shape (n_rounds, max_candidates)."""
-        with tempfile.TemporaryDirectory(prefix="reward-model-") as tmp:
-            path = os.path.join(tmp, "model.vw")
-            with open(path, "wb") as f:
-                f.write(self.model)
-            workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", path])
+        workspace = load_model(self.model)
         try:
             scores = _predict(workspace, _Examples(log, catalog, self.features), np.arange(log.n_rounds))
         finally:
