@@ -90,7 +90,10 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 def hash_password(password: str) -> str:
     """A salted scrypt hash of a password, with its parameters: `scrypt$n$r$p$salt$hash`."""
     salt = secrets.token_bytes(16)
-    key = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    return _stored(salt, _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P))
+
+
+def _stored(salt: bytes, key: bytes) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${key.hex()}"
 
 
@@ -104,8 +107,10 @@ def check_password(stored: str, password: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(given, bytes.fromhex(key))
 
 
-# Checked against when the user does not exist, so an unknown name costs the same time.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+# Checked against when the user does not exist, so an unknown name costs the same scrypt
+# time. Its key is random, not derived (no password matches it, and deriving one at import
+# cost every command 100 ms of start-up).
+_DUMMY_HASH = _stored(secrets.token_bytes(16), secrets.token_bytes(32))
 
 
 def session_secret(data_dir: Path) -> bytes:

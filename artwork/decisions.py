@@ -430,9 +430,11 @@ class Ingester:
 
     def appended(self, records: int) -> None:
         """Count appended records; start the thread if this process has none."""
+        if self._elsewhere:
+            return
         self._pending += records
         thread = self._thread
-        if (thread is None or not thread.is_alive()) and not self._elsewhere:
+        if thread is None or not thread.is_alive():
             with self._lock:
                 if not self._stopped:
                     self._thread = running_thread(self._thread, self._run, "journal-ingest")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request,
                    session, url_for)
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from artwork.accounts import SESSION_SECONDS, role_allows, session_secret
@@ -36,9 +37,27 @@ _CSRF_KEY = "studio_csrf"
 _VIEWER_POSTS = frozenset({"studio_reports"})
 
 
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer made once per key.
+
+    Flask builds it on every request, cookie or not: a tenth of a bare request's time.
+    """
+
+    _made: tuple[tuple, object] = ((), None)
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made_for, serializer = self._made
+        if made_for != keys:
+            serializer = super().get_signing_serializer(app)
+            self._made = (keys, serializer)
+        return serializer
+
+
 def configure_sessions(app: Flask) -> None:
     """Give the app the data directory's random cookie key, safe cookie flags and the CSRF helper."""
     config = app.config["ARTBANDIT"]
+    app.session_interface = SignedCookieSessions()
     app.secret_key = session_secret(config.data_dir)
     app.config.update(SESSION_COOKIE_NAME="artbandit_studio", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=config.cookie_secure,

@@ -7,6 +7,12 @@ a byte at a time, holds the thread. Here the worker's event loop gathers each re
 there; a connection that does not deliver them within REQUEST_TIMEOUT seconds is answered
 408 and closed. Larger bodies (uploads) are read by the thread with a timeout on each read,
 and connections are closed by lingering in the event loop, not in a thread.
+
+The serving hot path (`GET /artwork`, and `GET /ping` beside it) is answered in the event
+loop itself once its request has arrived: its work is short and waits on nothing, and a
+hand-off to a thread and back costs two thread wake-ups and GIL switches, which in a burst
+of requests is a large part of each one's latency. Every response's head leaves in the same
+write as its body's first bytes.
 """
 from __future__ import annotations
 
@@ -15,8 +21,12 @@ import re
 import selectors
 import socket
 import time
+from concurrent import futures
+from datetime import datetime
 from functools import partial
 
+from gunicorn import util
+from gunicorn.http import wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # Seconds a connection has to deliver its request head (and a body of at most
@@ -36,6 +46,11 @@ KEEPALIVE_REQUESTS = 100
 # After the last response on a connection, unread bytes are drained for at most this long.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
+# Requests answered in the event loop (see above): how their request line starts.
+INLINE_REQUESTS = (b"GET /artwork?", b"GET /ping ", b"GET /ping?")
+# gunicorn restarts a worker that has not reported for its timeout; reporting touches a
+# file, so the event loop does it at most this often instead of on every turn.
+NOTIFY_SECONDS = 1.0
 _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
 _TIMEOUT_BODY = b'{"error": "the request did not arrive in time; send it again", "status": 408}'
@@ -59,13 +74,69 @@ def request_gathered(data: bytes) -> bool:
     return wanted > GATHER_BODY_BYTES or len(data) - end - 4 >= wanted
 
 
+def request_complete(data: bytes) -> bool:
+    """Whether `data` holds a whole request: its head and all of a body of declared length."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or _CHUNKED.search(data, 0, end + 2):
+        return False
+    length = _LENGTH.search(data, 0, end + 2)
+    return length is None or len(data) - end - 4 >= int(length.group(1))
+
+
+class CoalescedResponse(wsgi.Response):
+    """gunicorn's response, whose head is held until it can leave with the body's first bytes."""
+
+    _head = b""
+
+    def send_headers(self) -> None:
+        if self.headers_sent:
+            return
+        tosend = self.default_headers()
+        tosend.extend("%s: %s\r\n" % (k, v) for k, v in self.headers)
+        self._head = util.to_bytestring("%s\r\n" % "".join(tosend), "latin-1")
+        self.headers_sent = True
+
+    @property
+    def head_held(self) -> bool:
+        """Whether the head is still held here (nothing of the response has been written)."""
+        return bool(self._head)
+
+    def _flush_head(self) -> None:
+        if self._head:
+            head, self._head = self._head, b""
+            util.write(self.sock, head)
+
+    def _emit_body(self, data: bytes) -> None:
+        if self._head and not self.chunked:
+            data, self._head = self._head + data, b""
+        self._flush_head()
+        super()._emit_body(data)
+
+    def sendfile(self, respiter) -> bool:
+        self.send_headers()
+        self._flush_head()
+        return super().sendfile(respiter)
+
+    def close(self) -> None:
+        self.send_headers()
+        self._flush_head()
+        super().close()
+
+
 class GuardedThreadWorker(ThreadWorker):
     """gunicorn's threaded worker, whose threads only ever get requests that have arrived."""
 
     def init_process(self) -> None:
         self.gathering: dict[TConn, tuple[float, bytearray]] = {}
         self.lingering: dict[socket.socket, list[float]] = {}  # deadline, bytes drained
+        self._notify_after = 0.0
         super().init_process()
+
+    def notify(self) -> None:
+        now = time.monotonic()
+        if now >= self._notify_after:
+            self._notify_after = now + NOTIFY_SECONDS
+            super().notify()
 
     # -- connections in: gathered in the event loop -----------------------------------
 
@@ -83,44 +154,58 @@ class GuardedThreadWorker(ThreadWorker):
         # A kept-alive connection's next request starts: gathered like a new one.
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        self._gather(conn)
+        self._gather(conn, readable=True)
 
-    def _gather(self, conn: TConn) -> None:
+    def _gather(self, conn: TConn, readable: bool = False) -> None:
         conn.sock.setblocking(False)
         self.gathering[conn] = (time.monotonic() + REQUEST_TIMEOUT, bytearray())
+        if readable:  # read at once: a kept-alive client's request is usually all there
+            self._readable(conn, registered=False)
+        else:
+            self._register(conn)
+
+    def _register(self, conn: TConn) -> None:
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
 
-    def _readable(self, conn: TConn, _sock=None) -> None:
+    def _readable(self, conn: TConn, _sock=None, registered: bool = True) -> None:
         deadline, data = self.gathering[conn]
         try:
             chunk = conn.sock.recv(GATHER_BODY_BYTES)
         except (BlockingIOError, InterruptedError):
-            return
+            chunk = None
         except OSError:
             chunk = b""
+        if chunk:
+            data += chunk
+        if chunk is None or (chunk and not request_gathered(data)):
+            if not registered:
+                self._register(conn)
+            return
+        del self.gathering[conn]
+        if registered:
+            self.poller.unregister(conn.sock)
         if not chunk:  # the client went away
-            self._forget(conn)
             self.nr_conns -= 1
             conn.close()
             return
-        data += chunk
-        if request_gathered(data):
-            self._forget(conn)
-            conn.init()  # the parser, on a blocking socket
-            conn.parser.unreader.unread(bytes(data))
-            conn.data_ready = True
+        conn.init()  # the parser, on a blocking socket
+        conn.parser.unreader.unread(bytes(data))
+        conn.data_ready = True
+        # Only a request wholly here: answering it reads nothing more from the client.
+        if data.startswith(INLINE_REQUESTS) and request_complete(data) and self.alive:
+            done: futures.Future = futures.Future()
+            done.set_result(self.handle(conn))  # handle() answers its own errors
+            self.finish_request(conn, done)
+        else:
             self.enqueue_req(conn)
-
-    def _forget(self, conn: TConn) -> None:
-        self.poller.unregister(conn.sock)
-        del self.gathering[conn]
 
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
         for conn, (deadline, data) in list(self.gathering.items()):
             if deadline <= now:
-                self._forget(conn)
+                self.poller.unregister(conn.sock)
+                del self.gathering[conn]
                 if data:  # it started a request: say why it ends
                     try:
                         conn.sock.send(TIMEOUT_RESPONSE)
@@ -138,7 +223,55 @@ class GuardedThreadWorker(ThreadWorker):
         conn.sock.settimeout(BODY_READ_TIMEOUT)
         if req.req_number >= KEEPALIVE_REQUESTS:
             req.must_close = True  # answered with `Connection: close`; the client reconnects
-        return super().handle_request(req, conn)
+        return self._respond(req, conn)
+
+    def _respond(self, req, conn) -> bool:
+        """gunicorn's `handle_request` (HTTP/1), with a CoalescedResponse: whether to keep alive."""
+        environ, resp = {}, None
+        try:
+            self.cfg.pre_request(self, req)
+            request_start = datetime.now()
+            resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg,
+                                        response_class=CoalescedResponse)
+            environ["wsgi.multithread"] = True
+            self.nr += 1
+            if self.nr >= self.max_requests:
+                if self.alive:
+                    self.log.info("Autorestarting worker after current request.")
+                    self.alive = False
+                resp.force_close()
+            if (not self.alive or not self.cfg.keepalive
+                    or len(self.keepalived_conns) >= self.max_keepalived):
+                resp.force_close()
+            respiter = self.wsgi(environ, resp.start_response)
+            try:
+                if isinstance(respiter, environ["wsgi.file_wrapper"]):
+                    resp.write_file(respiter)
+                else:
+                    for item in respiter:
+                        resp.write(item)
+                resp.close()
+            finally:
+                self.log.access(resp, req, environ, datetime.now() - request_start)
+                if hasattr(respiter, "close"):
+                    respiter.close()
+            if resp.should_close():
+                return False
+        except OSError:
+            raise
+        except (Exception, SystemExit):
+            if resp is not None and resp.headers_sent and not resp.head_held:
+                # The head is on the wire: a 500 after it would corrupt the response.
+                self.log.exception("Error handling request")
+                util.close_graceful(conn.sock)
+                raise StopIteration() from None
+            raise
+        finally:
+            try:
+                self.cfg.post_request(self, req, environ, resp)
+            except Exception:
+                self.log.exception("Exception in post_request hook")
+        return True
 
     def _keepalive_after(self, conn, keepalive):
         # A large body the application refused unread (a 413) is not drained by the

@@ -22,6 +22,18 @@ def _connect(port: int, send: bytes = b"") -> socket.socket:
     return sock
 
 
+def _slowest_probe(url: str, held: list[socket.socket]) -> float:
+    """Seconds the slowest /artwork probe took (new connections, then one kept alive) while
+    `held` are open; they are closed after."""
+    try:
+        slowest = max(latencies(url, PROBES, timeout=1.0))
+        with requests.Session() as session:
+            return max(slowest, *latencies(url, PROBES, session, timeout=1.0))
+    finally:
+        for sock in held:
+            sock.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Two workers, as in the attack that took /artwork offline with two idle sockets."""
@@ -35,18 +47,10 @@ def server(tmp_path_factory):
 @pytest.mark.parametrize("count", [2, 200])
 def test_idle_and_half_sent_connections_do_not_starve_artwork(server, count):
     latencies(server.url, 3)  # warm
-    held = []
-    try:
-        for i in range(count):
-            # Half send nothing at all, half stop in the middle of their headers.
-            partial = b"GET /artwork?user=slow&title=t1 HTTP/1.1\r\nHost: x\r\n" if i % 2 else b""
-            held.append(_connect(server.port, partial))
-        slowest = max(latencies(server.url, PROBES, timeout=1.0))
-        with requests.Session() as session:  # and on a kept-alive connection
-            slowest = max(slowest, *latencies(server.url, PROBES, session, timeout=1.0))
-    finally:
-        for sock in held:
-            sock.close()
+    # Half send nothing at all, half stop in the middle of their headers.
+    partial = b"GET /artwork?user=slow&title=t1 HTTP/1.1\r\nHost: x\r\n"
+    slowest = _slowest_probe(server.url, [_connect(server.port, partial if i % 2 else b"")
+                                          for i in range(count)])
     assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
 
 
@@ -90,6 +94,30 @@ def test_a_stalled_upload_holds_one_thread_not_the_service(server):
         assert max(latencies(server.url, PROBES)) < PROBE_LIMIT_SECONDS
     finally:
         sock.close()
+
+
+def test_artwork_is_answered_while_stalled_uploads_hold_every_thread(server):
+    # Sixteen stalled uploads over two workers of two threads hold every thread (all but
+    # certainly: each worker draws at least two of them); a decision needs none.
+    held = [_connect(server.port, b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
+                                  b"Authorization: Bearer test-token\r\n"
+                                  b"Content-Type: multipart/form-data; boundary=b\r\n"
+                                  b"Content-Length: 100000000\r\n\r\n--b\r\n")
+            for _ in range(16)]
+    time.sleep(0.2)  # every one accepted and handed to a thread
+    slowest = _slowest_probe(server.url, held)
+    assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
+
+
+def test_a_decision_request_with_a_trickled_body_holds_no_event_loop(server):
+    # Decisions are answered in the workers' event loops, but only when the whole request is
+    # there: one whose chunked body never ends goes to a thread like an upload.
+    held = [_connect(server.port, b"GET /artwork?user=slow&title=t1 HTTP/1.1\r\nHost: x\r\n"
+                                  b"Transfer-Encoding: chunked\r\n\r\n5\r\nab")
+            for _ in range(4)]
+    time.sleep(0.2)
+    slowest = _slowest_probe(server.url, held)
+    assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
 
 
 def test_feedback_bodies_are_limited_to_a_few_kib(server):
