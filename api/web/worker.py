@@ -6,7 +6,8 @@ a byte at a time, holds the thread. Here the worker's event loop gathers each re
 (and a small body) without blocking, and a thread gets the connection only once they are all
 there; a connection that does not deliver them within REQUEST_TIMEOUT seconds is answered
 408 and closed. Larger bodies (uploads) are read by the thread with a timeout on each read,
-and connections are closed by lingering in the event loop, not in a thread.
+by all of a worker's threads but one at most (the others wait their turn, for a while), and
+connections are closed by lingering in the event loop, not in a thread.
 
 The serving hot path (`GET /artwork`, and `GET /ping` beside it) is answered in the event
 loop itself once its request has arrived: its work is short and waits on nothing, and a
@@ -21,6 +22,7 @@ import re
 import selectors
 import socket
 import time
+from collections import deque
 from concurrent import futures
 from datetime import datetime
 from functools import partial
@@ -46,6 +48,12 @@ KEEPALIVE_REQUESTS = 100
 # After the last response on a connection, unread bytes are drained for at most this long.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
+# A request whose body is still to come (an upload) is read by a thread, and at most all
+# threads but one of a worker read bodies at once: the last is kept for requests that have
+# arrived whole, so uploads stalled by their clients cannot hold up /feedback. A request
+# waiting for a reader waits at most PARK_SECONDS (its client held back by TCP meanwhile),
+# then is answered 503.
+PARK_SECONDS = 10.0
 # Requests answered in the event loop (see above): how their request line starts.
 INLINE_REQUESTS = (b"GET /artwork?", b"GET /ping ", b"GET /ping?")
 # gunicorn restarts a worker that has not reported for its timeout; reporting touches a
@@ -57,6 +65,11 @@ _TIMEOUT_BODY = b'{"error": "the request did not arrive in time; send it again",
 TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
                     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
                     % (len(_TIMEOUT_BODY), _TIMEOUT_BODY))
+_BUSY_BODY = (b'{"error": "too many uploads are in progress here; send it again shortly", '
+              b'"status": 503}')
+BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 b"Retry-After: 5\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+                 % (len(_BUSY_BODY), _BUSY_BODY))
 
 
 def request_gathered(data: bytes) -> bool:
@@ -130,6 +143,9 @@ class GuardedThreadWorker(ThreadWorker):
         self.gathering: dict[TConn, tuple[float, bytearray]] = {}
         self.lingering: dict[socket.socket, list[float]] = {}  # deadline, bytes drained
         self._notify_after = 0.0
+        self.reading: set[TConn] = set()  # connections whose body a thread reads
+        self.waiting: deque[tuple[float, TConn]] = deque()  # (deadline, connection)
+        self.max_readers = max(1, self.cfg.threads - 1)
         super().init_process()
 
     def notify(self) -> None:
@@ -191,12 +207,24 @@ class GuardedThreadWorker(ThreadWorker):
         conn.init()  # the parser, on a blocking socket
         conn.parser.unreader.unread(bytes(data))
         conn.data_ready = True
-        # Only a request wholly here: answering it reads nothing more from the client.
-        if data.startswith(INLINE_REQUESTS) and request_complete(data) and self.alive:
-            done: futures.Future = futures.Future()
-            done.set_result(self.handle(conn))  # handle() answers its own errors
-            self.finish_request(conn, done)
+        if request_complete(data):
+            # Answered here only when wholly here: answering it reads nothing more.
+            if data.startswith(INLINE_REQUESTS) and self.alive:
+                done: futures.Future = futures.Future()
+                done.set_result(self.handle(conn))  # handle() answers its own errors
+                self.finish_request(conn, done)
+                return
+        elif len(self.reading) >= self.max_readers:
+            self.waiting.append((time.monotonic() + PARK_SECONDS, conn))
+            return
         else:
+            self.reading.add(conn)
+        self.enqueue_req(conn)
+
+    def _next_readers(self) -> None:
+        while self.waiting and len(self.reading) < self.max_readers:
+            _, conn = self.waiting.popleft()
+            self.reading.add(conn)
             self.enqueue_req(conn)
 
     def murder_pending(self) -> None:
@@ -213,6 +241,14 @@ class GuardedThreadWorker(ThreadWorker):
                         pass
                 self.nr_conns -= 1
                 conn.close()
+        while self.waiting and self.waiting[0][0] <= now:
+            _, conn = self.waiting.popleft()
+            try:
+                conn.sock.send(BUSY_RESPONSE)
+            except OSError:
+                pass
+            self.nr_conns -= 1
+            self._linger(conn.sock)
         for sock, (deadline, _) in list(self.lingering.items()):
             if deadline <= now:
                 self._end_linger(sock)
@@ -284,6 +320,9 @@ class GuardedThreadWorker(ThreadWorker):
     # -- connections out: closed by lingering in the event loop ------------------------
 
     def finish_request(self, conn, fs) -> None:
+        if conn in self.reading:
+            self.reading.discard(conn)
+            self._next_readers()
         try:
             keep = not fs.cancelled() and fs.result()
         except Exception:  # handle() answers its own errors; nothing to keep here

@@ -96,17 +96,53 @@ def test_a_stalled_upload_holds_one_thread_not_the_service(server):
         sock.close()
 
 
-def test_artwork_is_answered_while_stalled_uploads_hold_every_thread(server):
-    # Sixteen stalled uploads over two workers of two threads hold every thread (all but
-    # certainly: each worker draws at least two of them); a decision needs none.
-    held = [_connect(server.port, b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
-                                  b"Authorization: Bearer test-token\r\n"
-                                  b"Content-Type: multipart/form-data; boundary=b\r\n"
-                                  b"Content-Length: 100000000\r\n\r\n--b\r\n")
-            for _ in range(16)]
-    time.sleep(0.2)  # every one accepted and handed to a thread
-    slowest = _slowest_probe(server.url, held)
+def _stalled_uploads(port: int, count: int = 16) -> list[socket.socket]:
+    """Signed-in uploads whose bodies stop after their first bytes. Sixteen over two workers
+    take every thread that may read a body and leave the rest waiting for one (all but
+    certainly: each worker draws several)."""
+    held = [_connect(port, b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
+                           b"Authorization: Bearer test-token\r\n"
+                           b"Content-Type: multipart/form-data; boundary=b\r\n"
+                           b"Content-Length: 100000000\r\n\r\n--b\r\n")
+            for _ in range(count)]
+    time.sleep(0.2)  # every one accepted
+    return held
+
+
+def test_artwork_is_answered_while_stalled_uploads_hold_threads(server):
+    slowest = _slowest_probe(server.url, _stalled_uploads(server.port))
     assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
+
+
+@pytest.mark.slow
+def test_stalled_uploads_leave_feedback_a_thread_and_the_waiting_ones_get_a_503(server):
+    from api.web.worker import PARK_SECONDS
+
+    held = _stalled_uploads(server.port)
+    try:
+        slowest = 0.0
+        for i in range(PROBES):  # each on a new connection, each needing a thread
+            started = time.perf_counter()
+            r = requests.post(f"{server.url}/feedback", timeout=1.0,
+                              json={"event_id": f"{i:032x}", "kind": "impression"})
+            slowest = max(slowest, time.perf_counter() - started)
+            assert r.status_code < 500, r.text
+        assert slowest < PROBE_LIMIT_SECONDS, f"/feedback took {slowest * 1000:.0f} ms"
+        time.sleep(PARK_SECONDS + 2)
+        answers = []
+        for sock in held:
+            sock.settimeout(0.5)
+            try:
+                answers.append(sock.recv(4096))
+            except TimeoutError:
+                answers.append(b"")  # still being read by a thread
+    finally:
+        for sock in held:
+            sock.close()
+    busy = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
+    # One upload a worker is read; a reader whose read timed out let another one in.
+    assert len(busy) >= len(held) // 2, answers
+    assert all(b"Retry-After: 5" in a and b'"status": 503' in a for a in busy)
 
 
 def test_a_decision_request_with_a_trickled_body_holds_no_event_loop(server):
