@@ -204,7 +204,20 @@ class GuardedThreadWorker(ThreadWorker):
             self.nr_conns -= 1
             conn.close()
             return
-        conn.init()  # the parser, on a blocking socket
+        self._dispatch(conn, data)
+
+    def _pipelined(self, conn: TConn, data: bytes) -> None:
+        """A request the client sent behind the last one: gathered like any other."""
+        conn.sock.setblocking(False)
+        if request_gathered(data):
+            self._dispatch(conn, data)
+        else:
+            self.gathering[conn] = (time.monotonic() + REQUEST_TIMEOUT, bytearray(data))
+            self._register(conn)
+
+    def _dispatch(self, conn: TConn, data: bytes) -> None:
+        """Answer a gathered request here, or hand it to a thread (or to a queue for one)."""
+        conn.init()  # the parser
         conn.parser.unreader.unread(bytes(data))
         conn.data_ready = True
         if request_complete(data):
@@ -328,6 +341,15 @@ class GuardedThreadWorker(ThreadWorker):
         except Exception:  # handle() answers its own errors; nothing to keep here
             keep = False
         if keep:
+            unreader = getattr(conn.parser, "unreader", None)  # HTTP/1's parser has one
+            pending = unreader.take_buffered() if unreader is not None else b""
+            if pending and self.alive:
+                # Answered on a later turn of the loop, not from inside this one: a client
+                # may pipeline many requests.
+                self.method_queue.defer(self._pipelined, conn, pending)
+                return
+            if pending:
+                unreader.unread(pending)
             super().finish_request(conn, fs)
             return
         self.nr_conns -= 1

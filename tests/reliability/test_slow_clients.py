@@ -96,11 +96,11 @@ def test_a_stalled_upload_holds_one_thread_not_the_service(server):
         sock.close()
 
 
-def _stalled_uploads(port: int, count: int = 16) -> list[socket.socket]:
-    """Signed-in uploads whose bodies stop after their first bytes. Sixteen over two workers
-    take every thread that may read a body and leave the rest waiting for one (all but
-    certainly: each worker draws several)."""
-    held = [_connect(port, b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
+def _stalled_uploads(port: int, count: int = 16, behind: bytes = b"") -> list[socket.socket]:
+    """Signed-in uploads whose bodies stop after their first bytes (each pipelined `behind` a
+    request when one is given). Sixteen over two workers take every thread that may read a
+    body and leave the rest waiting for one (all but certainly: each worker draws several)."""
+    held = [_connect(port, behind + b"POST /titles/t1/videos HTTP/1.1\r\nHost: x\r\n"
                            b"Authorization: Bearer test-token\r\n"
                            b"Content-Type: multipart/form-data; boundary=b\r\n"
                            b"Content-Length: 100000000\r\n\r\n--b\r\n")
@@ -114,19 +114,35 @@ def test_artwork_is_answered_while_stalled_uploads_hold_threads(server):
     assert slowest < PROBE_LIMIT_SECONDS, f"/artwork took {slowest * 1000:.0f} ms"
 
 
+def _slowest_feedback(url: str) -> float:
+    """Seconds the slowest of PROBES feedback posts took, each on a new connection."""
+    slowest = 0.0
+    for i in range(PROBES):
+        started = time.perf_counter()
+        r = requests.post(f"{url}/feedback", timeout=1.0,
+                          json={"event_id": f"{i:032x}", "kind": "impression"})
+        slowest = max(slowest, time.perf_counter() - started)
+        assert r.status_code < 500, r.text
+    return slowest
+
+
+def test_uploads_pipelined_behind_a_decision_wait_their_turn_like_any_other(server):
+    held = _stalled_uploads(server.port, behind=b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        slowest = _slowest_feedback(server.url)
+    finally:
+        for sock in held:
+            sock.close()
+    assert slowest < PROBE_LIMIT_SECONDS, f"/feedback took {slowest * 1000:.0f} ms"
+
+
 @pytest.mark.slow
 def test_stalled_uploads_leave_feedback_a_thread_and_the_waiting_ones_get_a_503(server):
     from api.web.worker import PARK_SECONDS
 
     held = _stalled_uploads(server.port)
     try:
-        slowest = 0.0
-        for i in range(PROBES):  # each on a new connection, each needing a thread
-            started = time.perf_counter()
-            r = requests.post(f"{server.url}/feedback", timeout=1.0,
-                              json={"event_id": f"{i:032x}", "kind": "impression"})
-            slowest = max(slowest, time.perf_counter() - started)
-            assert r.status_code < 500, r.text
+        slowest = _slowest_feedback(server.url)
         assert slowest < PROBE_LIMIT_SECONDS, f"/feedback took {slowest * 1000:.0f} ms"
         time.sleep(PARK_SECONDS + 2)
         answers = []
