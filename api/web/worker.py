@@ -307,7 +307,7 @@ class GuardedThreadWorker(ThreadWorker):
             if resp.should_close():
                 return False
         except OSError:
-            raise
+            raise  # the socket's: handle() deals with it
         except (Exception, SystemExit):
             if resp is not None and resp.headers_sent and not resp.head_held:
                 # The head is on the wire: a 500 after it would corrupt the response.
