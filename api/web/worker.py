@@ -72,28 +72,26 @@ BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application
                  % (len(_BUSY_BODY), _BUSY_BODY))
 
 
-def request_gathered(data: bytes) -> bool:
-    """Whether `data` holds a whole request head, and its body when that is small."""
+# What the event loop has of a request (see `gathered`).
+WHOLE, BODY_TO_COME = "whole", "body to come"
+
+
+def gathered(data: bytes) -> str | None:
+    """What `data` holds of a request: None while its head (or a small body) is still coming;
+    WHOLE when all of it is here; BODY_TO_COME when a thread is to read the rest (a large or
+    chunked body, or a head too long to wait for, which the parser then refuses)."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
-        return len(data) > MAX_HEAD_BYTES
-    head = data[:end + 2]
-    if _CHUNKED.search(head):
-        return True
-    length = _LENGTH.search(head)
-    if length is None:
-        return True
-    wanted = int(length.group(1))
-    return wanted > GATHER_BODY_BYTES or len(data) - end - 4 >= wanted
-
-
-def request_complete(data: bytes) -> bool:
-    """Whether `data` holds a whole request: its head and all of a body of declared length."""
-    end = data.find(b"\r\n\r\n")
-    if end < 0 or _CHUNKED.search(data, 0, end + 2):
-        return False
+        return BODY_TO_COME if len(data) > MAX_HEAD_BYTES else None
+    if _CHUNKED.search(data, 0, end + 2):
+        return BODY_TO_COME
     length = _LENGTH.search(data, 0, end + 2)
-    return length is None or len(data) - end - 4 >= int(length.group(1))
+    if length is None:
+        return WHOLE
+    wanted = int(length.group(1))
+    if len(data) - end - 4 >= wanted:
+        return WHOLE
+    return BODY_TO_COME if wanted > GATHER_BODY_BYTES else None
 
 
 class CoalescedResponse(wsgi.Response):
@@ -172,9 +170,9 @@ class GuardedThreadWorker(ThreadWorker):
         self.keepalived_conns.remove(conn)
         self._gather(conn, readable=True)
 
-    def _gather(self, conn: TConn, readable: bool = False) -> None:
+    def _gather(self, conn: TConn, readable: bool = False, data: bytes = b"") -> None:
         conn.sock.setblocking(False)
-        self.gathering[conn] = (time.monotonic() + REQUEST_TIMEOUT, bytearray())
+        self.gathering[conn] = (time.monotonic() + REQUEST_TIMEOUT, bytearray(data))
         if readable:  # read at once: a kept-alive client's request is usually all there
             self._readable(conn, registered=False)
         else:
@@ -193,34 +191,28 @@ class GuardedThreadWorker(ThreadWorker):
             chunk = b""
         if chunk:
             data += chunk
-        if chunk is None or (chunk and not request_gathered(data)):
-            if not registered:
-                self._register(conn)
-            return
-        del self.gathering[conn]
-        if registered:
-            self.poller.unregister(conn.sock)
-        if not chunk:  # the client went away
+        state = gathered(data)
+        if state is None and chunk == b"":  # the client went away
+            del self.gathering[conn]
+            if registered:
+                self.poller.unregister(conn.sock)
             self.nr_conns -= 1
             conn.close()
-            return
-        self._dispatch(conn, data)
-
-    def _pipelined(self, conn: TConn, data: bytes) -> None:
-        """A request the client sent behind the last one: gathered like any other."""
-        conn.sock.setblocking(False)
-        if request_gathered(data):
-            self._dispatch(conn, data)
+        elif state is None:
+            if not registered:
+                self._register(conn)
         else:
-            self.gathering[conn] = (time.monotonic() + REQUEST_TIMEOUT, bytearray(data))
-            self._register(conn)
+            del self.gathering[conn]
+            if registered:
+                self.poller.unregister(conn.sock)
+            self._dispatch(conn, data, state)
 
-    def _dispatch(self, conn: TConn, data: bytes) -> None:
+    def _dispatch(self, conn: TConn, data: bytes, state: str) -> None:
         """Answer a gathered request here, or hand it to a thread (or to a queue for one)."""
         conn.init()  # the parser
         conn.parser.unreader.unread(bytes(data))
         conn.data_ready = True
-        if request_complete(data):
+        if state == WHOLE:
             # Answered here only when wholly here: answering it reads nothing more.
             if data.startswith(INLINE_REQUESTS) and self.alive:
                 done: futures.Future = futures.Future()
@@ -344,9 +336,9 @@ class GuardedThreadWorker(ThreadWorker):
             unreader = getattr(conn.parser, "unreader", None)  # HTTP/1's parser has one
             pending = unreader.take_buffered() if unreader is not None else b""
             if pending and self.alive:
-                # Answered on a later turn of the loop, not from inside this one: a client
-                # may pipeline many requests.
-                self.method_queue.defer(self._pipelined, conn, pending)
+                # A request sent behind this one, gathered like any other on a later turn
+                # of the loop (not from inside this one: a client may pipeline many).
+                self.method_queue.defer(self._gather, conn, True, pending)
                 return
             if pending:
                 unreader.unread(pending)
