@@ -41,7 +41,7 @@ from simulator.errors import (ClusterError, ExternalPolicyError, InvalidEstimato
                               SimulatorError)
 from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, fit_on_sample, sample_of
 from simulator.estimator_base import Estimator
-from simulator.evaluation import PolicyEvaluation, PolicyRun, external_pmf, run_policy
+from simulator.evaluation import PolicyEvaluation, external_pmf, policy_row_pmf, run_policy
 from simulator.log_files import read_log
 from simulator.log_sources import LogPart, log_parts, printable
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback
@@ -52,6 +52,13 @@ __all__ = ["DistributedRun", "PartitionReport", "check_distributable", "evaluate
 
 DEFAULT_WORKERS = 2
 CONNECT_SECONDS = 10
+# Dask's nanny starts its workers with glibc told to hand freed memory back to the kernel at
+# once (MALLOC_TRIM_THRESHOLD_ of 64 KiB), so every array of every partition is faulted in
+# again page by page: that took a third of a partition's time. A worker of ours holds one
+# partition at a time, so it keeps what it freed for the next (its peak is the same), and
+# arrays up to glibc's largest mmap threshold come from that reused heap.
+SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(512 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,7 @@ def evaluate_partitioned(
         InvalidEstimatorError: a learning policy or a model-based estimator (see the module).
         InvalidLogError: the log, or a partition of it, cannot be evaluated.
     """
+    import dask
     from dask.distributed import Client, LocalCluster
 
     check_distributable(specs, estimators)
@@ -151,8 +159,9 @@ def evaluate_partitioned(
         if scheduler is None:
             # Worker processes listen on loopback only; threads talk in process.
             where = {"host": "127.0.0.1"} if processes else {}
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                   dashboard_address=None, worker_dashboard_address=None, **where)
+            with dask.config.set({SPAWN_ENVIRON: {**dask.config.get(SPAWN_ENVIRON), **WORKER_MALLOC}}):
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                       dashboard_address=None, worker_dashboard_address=None, **where)
         client = Client(cluster if cluster is not None else scheduler, timeout=CONNECT_SECONDS)
     except (OSError, RuntimeError, ValueError) as exc:  # unreachable, refused, malformed address
         if cluster is not None:
@@ -281,9 +290,9 @@ def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,
             rows, reward_sum, artworks = log.n_rounds, float(log.reward.sum()), frozenset(log.action_names)
             predicted = None if rewards is None else rewards.predict(log, catalog)
             for spec in specs:
-                run = _run(spec, log, catalog, seed)
+                target = _target(spec, log, catalog, seed)
                 for est in estimators:
-                    statistics[(spec.name, est.name)] = est.statistics(log, run.target_pmf, predicted)
+                    statistics[(spec.name, est.name)] = est.statistics(log, target, predicted)
         except SimulatorError as exc:  # returned, not raised: Dask would log a raised one as a crash
             exc.args = (f"{part.path}: {exc}",)
             return _Partial({}, 0, 0.0, frozenset(), (), exc)
@@ -325,10 +334,13 @@ def _columns_needed(mapping: ColumnMapping, specs: Sequence[PolicySpec], modelle
     return dataclasses.replace(mapping, **drop)
 
 
-def _run(spec: PolicySpec, log: Any, catalog: Mapping[str, Action] | None, seed: int) -> PolicyRun:
+def _target(spec: PolicySpec, log: Any, catalog: Mapping[str, Action] | None, seed: int) -> Any:
+    """A fixed policy's pmf on a partition's rows (a policy's own kept once per distinct row)."""
     if spec.kind == "file":  # the file covers the whole log; this partition takes its own rows
-        return PolicyRun(spec.name, external_pmf(probability_file(spec), log, part_of_log=True))
-    return run_policy(spec, log, catalog, seed=seed)
+        return external_pmf(probability_file(spec), log, part_of_log=True)
+    if spec.kind == "logged":
+        return run_policy(spec, log, catalog, seed=seed).target_pmf
+    return policy_row_pmf(spec.build(seed), log, catalog)
 
 
 def _first_rows(parts: Sequence[LogPart], needed: bool) -> tuple[list[int], int]:

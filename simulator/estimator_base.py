@@ -20,6 +20,7 @@ from artwork.records import PMF_TOLERANCE
 
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import LoggedFeedback
+from simulator.rowwise import RowPmf, row_sums
 from simulator.statistics import Statistics, components
 
 # Diagnostics: an effective sample size below this share of the rows, or one row holding more
@@ -115,31 +116,47 @@ class Estimator(ABC):
         return float(student_t.ppf(0.5 + self.confidence / 2.0, max(events - 1.0, 1.0)))
 
     def _check(self, log: LoggedFeedback, target_pmf: np.ndarray) -> np.ndarray:
-        target_pmf = np.asarray(target_pmf, dtype=np.float64)
+        """The target pmf as a checked dense (n_rounds, max_candidates) array."""
+        return np.asarray(self._checked(log, target_pmf), dtype=np.float64)
+
+    def _checked(self, log: LoggedFeedback, target_pmf: np.ndarray | RowPmf) -> np.ndarray | RowPmf:
+        """The target pmf checked: a RowPmf as it is (each distinct row once), else as an array."""
+        kept = isinstance(target_pmf, RowPmf)
+        matrix = target_pmf.distinct if kept else np.asarray(target_pmf, dtype=np.float64)
+        shape = target_pmf.shape if kept else matrix.shape
         if log.n_rounds == 0:
             raise InvalidEstimatorError(f"{self.name}: the log is empty; nothing to estimate")
-        if target_pmf.shape != log.candidates.shape:
+        if shape != log.candidates.shape:
             raise InvalidEstimatorError(
-                f"{self.name}: target pmf has shape {target_pmf.shape}, expected {log.candidates.shape} "
+                f"{self.name}: target pmf has shape {shape}, expected {log.candidates.shape} "
                 "(one probability per logged candidate)")
-        sums = target_pmf.sum(axis=1)
+        log_row = target_pmf.rows if kept else np.arange(log.n_rounds)  # of each row of the matrix
+        sums = row_sums(matrix)
         bad = np.abs(sums - 1.0) > PMF_TOLERANCE
         if bad.any() or not np.isfinite(sums).all():
-            row = int(np.flatnonzero(bad | ~np.isfinite(sums))[0])
-            raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} sums to {float(sums[row]):.9g}, not 1")
-        if target_pmf.min() < 0:
-            row = int(np.flatnonzero((target_pmf < 0).any(axis=1))[0])
-            raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} has a negative probability")
-        if log.padded and target_pmf[log.candidates < 0].any():
-            row = int(np.flatnonzero(((log.candidates < 0) & (target_pmf > 0)).any(axis=1))[0])
-            raise InvalidEstimatorError(f"{self.name}: target pmf of row {row + 1} puts mass past the candidates")
-        return target_pmf
+            at = int(np.flatnonzero(bad | ~np.isfinite(sums))[0])
+            raise InvalidEstimatorError(
+                f"{self.name}: target pmf of row {log_row[at] + 1} sums to {float(sums[at]):.9g}, not 1")
+        if matrix.min() < 0:
+            at = int(np.flatnonzero((matrix < 0).any(axis=1))[0])
+            raise InvalidEstimatorError(f"{self.name}: target pmf of row {log_row[at] + 1} has a negative probability")
+        if log.padded:
+            pads = log.candidates[target_pmf.rows] < 0 if kept else log.candidates < 0
+            if matrix[pads].any():
+                at = int(np.flatnonzero((pads & (matrix > 0)).any(axis=1))[0])
+                raise InvalidEstimatorError(
+                    f"{self.name}: target pmf of row {log_row[at] + 1} puts mass past the candidates")
+        return target_pmf if kept else matrix
 
     def _weights(self, log: LoggedFeedback, target_pmf: np.ndarray,
                  clip: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Checked target pmf, importance weights (clipped) and per-row unsupported target mass."""
-        target_pmf = self._check(log, target_pmf)
-        w = target_pmf[np.arange(log.n_rounds), log.action] / log.pscore
+        """Checked target pmf (a RowPmf stays one), importance weights (clipped) and per-row
+        unsupported target mass."""
+        target_pmf = self._checked(log, target_pmf)
+        if isinstance(target_pmf, RowPmf):
+            w = target_pmf.at(log.action) / log.pscore
+        else:
+            w = target_pmf[np.arange(log.n_rounds), log.action] / log.pscore
         if clip is not None:
             w = np.minimum(w, clip)
         return target_pmf, w, _unsupported(log, target_pmf)
@@ -206,10 +223,10 @@ class Estimator(ABC):
 def _unsupported(log: LoggedFeedback, target_pmf: np.ndarray) -> np.ndarray:
     """Per row, the evaluated policy's mass on candidates the logging policy could not show."""
     if log.pmf is not None:
+        if not log.pmf_has_zeros:
+            return np.zeros(log.n_rounds)
         # The target is checked non-negative and 0 on pads: its mass where the log's pmf is 0.
         unsupported = log.pmf == 0
-        if not unsupported.any():
-            return np.zeros(log.n_rounds)
     else:
         # Only propensities were logged: an artwork the log never chose has no support we can see.
         seen = np.bincount(log.action_id, minlength=log.n_actions) > 0
@@ -217,7 +234,9 @@ def _unsupported(log: LoggedFeedback, target_pmf: np.ndarray) -> np.ndarray:
             seen |= np.isin(np.asarray(log.action_names, dtype=object), list(log.chosen_elsewhere))
         valid = log.candidates >= 0
         unsupported = valid & ~seen[np.where(valid, log.candidates, 0)]
-    return np.where(unsupported, target_pmf, 0.0).sum(axis=1)
+        if not unsupported.any():
+            return np.zeros(log.n_rounds)
+    return row_sums(np.where(unsupported, np.asarray(target_pmf), 0.0))
 
 
 def _effective_rewarded(stats: Statistics) -> float:

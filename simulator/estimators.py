@@ -57,7 +57,7 @@ class Replay(Estimator):
                  estimated_rewards: Any = None) -> Estimate:
         """Replay estimate from choices drawn from `target_pmf`."""
         target_pmf, _, unsupported = self._weights(log, target_pmf)
-        choice = sample_actions(target_pmf, np.random.default_rng(self.seed))
+        choice = sample_actions(np.asarray(target_pmf), np.random.default_rng(self.seed))
         result = self.from_matches(log, choice == log.action)
         support = self._stats(log, np.zeros(log.n_rounds), unsupported, (), [])
         caveats = tuple(w for w in self._warnings(support) if w.startswith("support"))

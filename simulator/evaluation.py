@@ -17,6 +17,7 @@ from bandit.types import Action
 from simulator.errors import ExternalPolicyError, InvalidLogError
 from simulator.estimators import Estimate, Estimator, Replay
 from simulator.logs import BanditRows, LoggedFeedback
+from simulator.rowwise import RowPmf, first_true, row_sums
 from simulator.specs import PolicySpec, probability_file
 
 __all__ = [
@@ -68,13 +69,19 @@ def _fill(out: np.ndarray, row: int, pmf: Sequence[float]) -> None:
 def policy_pmf(policy: Policy, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None,
                *, progress: bool = False) -> np.ndarray:
     """The policy's pmf on every logged row, as it stands (no learning), shape (n_rounds, max_candidates)."""
+    return np.asarray(policy_row_pmf(policy, log, catalog, progress=progress))
+
+
+def policy_row_pmf(policy: Policy, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None,
+                   *, progress: bool = False) -> RowPmf:
+    """The policy's pmf on every logged row, as it stands, computed and kept once per distinct row."""
     cache = BanditRows(log, catalog)
-    out = np.zeros(log.candidates.shape)
-    rows, first = cache.distinct()
-    for row in tqdm(rows, desc=f"pmf {policy.name}", disable=not progress, unit="ctx"):
+    rows, index = cache.distinct()
+    out = np.zeros((rows.shape[0], log.max_candidates))
+    for at, row in enumerate(tqdm(rows, desc=f"pmf {policy.name}", disable=not progress, unit="ctx")):
         row = int(row)
-        _fill(out, row, policy.pmf(cache.context(row), cache.actions(row)))
-    return out[first]
+        _fill(out, at, policy.pmf(cache.context(row), cache.actions(row)))
+    return RowPmf(out, rows, index)
 
 
 def replay_learning(policy: Policy, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None,
@@ -157,12 +164,11 @@ def external_pmf(path: str | Path, log: LoggedFeedback, *, part_of_log: bool = F
         raise ExternalPolicyError(f"{path.name}, row {bad + 1}: probability {float(prob[bad])!r} is outside [0, 1]")
     name_index = {name: i for i, name in enumerate(log.action_names)}
     gid = np.fromiter((name_index.get(a, -2) for a in actions), dtype=np.int64, count=len(actions))
-    hit = log.candidates[rows] == gid[:, None]
-    if not hit.any(axis=1).all():
-        bad = int(np.flatnonzero(~hit.any(axis=1))[0])
+    slot, found = first_true(log.candidates[rows] == gid[:, None])
+    if not found.all():
+        bad = int(np.flatnonzero(~found)[0])
         raise ExternalPolicyError(
             f"{path.name}, row {bad + 1}: artwork {actions[bad]!r} is not a candidate of log row {rows[bad] + 1}")
-    slot = hit.argmax(axis=1)
     out = np.zeros(log.candidates.shape)
     counts = np.zeros(log.candidates.shape, dtype=np.int64)
     np.add.at(counts, (rows, slot), 1)
@@ -171,7 +177,7 @@ def external_pmf(path: str | Path, log: LoggedFeedback, *, part_of_log: bool = F
         raise ExternalPolicyError(
             f"{path.name}: artwork {log.action_names[log.candidates[r, s]]!r} of log row {r + 1} is given twice")
     out[rows, slot] = prob
-    sums = out.sum(axis=1)
+    sums = row_sums(out)
     bad_rows = np.abs(sums - 1.0) > 1e-6
     if bad_rows.any():
         r = int(np.flatnonzero(bad_rows)[0])

@@ -21,10 +21,11 @@ from simulator.errors import InvalidLogError, LogFormatError, MissingColumnError
 from simulator.log_contexts import context_from_columns, context_json
 from simulator.log_sources import LogPart, log_parts, printable
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback, _bad, _first
+from simulator.rowwise import first_true
 
 __all__ = ["read_batches", "read_log", "write_log"]
 
-DEFAULT_CHUNK_ROWS = 65_536
+DEFAULT_CHUNK_ROWS = 1 << 20
 _CSV_BLOCK_BYTES = 8 << 20
 # A CSV file up to this size is read in one multi-threaded pass; a larger one is streamed
 # block by block, so that its whole text is never held at once.
@@ -228,6 +229,22 @@ def _strings(column: pa.Array) -> np.ndarray:
     return np.asarray(column.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
 
 
+def _blank(column: pa.Array) -> np.ndarray:
+    """Per row of a text column (plain or dictionary), whether it is null or empty."""
+    if pa.types.is_dictionary(column.type):  # looked up in the dictionary, not row by row
+        words = pc.equal(column.dictionary.cast(pa.string()), "").fill_null(True)
+        codes = np.flatnonzero(words.to_numpy(zero_copy_only=False))
+        blank = (np.isin(column.indices.fill_null(0).to_numpy(zero_copy_only=False), codes) if codes.size
+                 else np.zeros(len(column), bool))
+    else:
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            column = column.cast(pa.string())
+        blank = pc.equal(column, "").fill_null(True).to_numpy(zero_copy_only=False)
+    if column.null_count:
+        blank |= column.is_null().to_numpy(zero_copy_only=False)
+    return blank
+
+
 @dataclass
 class _Chunk:
     action_id: np.ndarray
@@ -364,8 +381,7 @@ def _read_chunk(batch: pa.RecordBatch, wanted: Mapping[str, str], context_cols: 
                 vocab: _Vocabulary, row0: int) -> _Chunk:
     col = batch.column
     action_col = col(wanted["action"])
-    action = _strings(action_col)
-    missing = np.flatnonzero(action == "")
+    missing = np.flatnonzero(_blank(action_col))
     if missing.size:
         raise _bad(wanted["action"], int(missing[0]) + row0, "is empty; expected an artwork id")
     reward = _numbers(col(wanted["reward"]), wanted["reward"], row0)
@@ -402,36 +418,34 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
               names: Mapping[str, str], sort_by_time: bool, first_row: int = 1,
               log_actions: Sequence[str] = ()) -> LoggedFeedback:
     action_names = vocab.names
-    action_id = np.concatenate([c.action_id for c in chunks]) if chunks else np.zeros(0, np.int64)
+    action_id = _joined([c.action_id for c in chunks], np.int64)
     n = action_id.shape[0]
     pmf = None
     if mapping.candidates:
-        values = np.concatenate([c.cand_values for c in chunks]) if chunks else np.zeros(0, np.int64)
+        values = _joined([c.cand_values for c in chunks], np.int64)
         offsets = _join_offsets([c.cand_offsets for c in chunks])
         candidates = _pad(values, offsets, -1, np.int64)
         if mapping.pmf:
-            pmf = _pad(np.concatenate([c.pmf_values for c in chunks]), offsets, 0.0, np.float64)
+            pmf = _pad(_joined([c.pmf_values for c in chunks], np.float64), offsets, 0.0, np.float64)
     else:
         # "All actions seen": every row offers every artwork the log ever chose, in name order.
         order = np.argsort(np.asarray(action_names, dtype=object)) if action_names else np.zeros(0, np.int64)
         candidates = np.broadcast_to(order.astype(np.int64), (n, len(order)))
-    hit = candidates == action_id[:, None]
-    action = hit.argmax(axis=1) if n else np.zeros(0, np.int64)
-    found = hit[np.arange(n), action]
+    action, found = first_true(candidates == action_id[:, None])
     if not found.all():
         row = _first(~found)
         cands = [action_names[i] for i in candidates[row] if i >= 0]
         raise _bad(names["action"], row + first_row,
                    f"action {action_names[action_id[row]]!r} is not among the candidates {cands}")
     if chunks and chunks[0].pscore is not None:
-        pscore = np.concatenate([c.pscore for c in chunks])
+        pscore = _joined([c.pscore for c in chunks], np.float64)
     elif pmf is not None:
         pscore = pmf[np.arange(n), action]
     else:
         pscore = np.zeros(0)
-    extras = {k: np.concatenate([c.extras[k] for c in chunks]) for k in (chunks[0].extras if chunks else {})}
+    extras = {k: _joined([c.extras[k] for c in chunks], None) for k in (chunks[0].extras if chunks else {})}
     log = LoggedFeedback(
-        action=action, reward=np.concatenate([c.reward for c in chunks]) if chunks else np.zeros(0),
+        action=action, reward=_joined([c.reward for c in chunks], np.float64),
         pscore=pscore, candidates=candidates, action_names=action_names, pmf=pmf,
         row_number=np.arange(first_row, first_row + n), chosen_elsewhere=frozenset(log_actions),
         column_names=names, first_row=first_row, **extras,
@@ -439,6 +453,13 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
     if sort_by_time and log.timestamp is not None and n > 1 and (np.diff(log.timestamp) < 0).any():
         log = log.take(np.argsort(log.timestamp, kind="stable"))
     return log
+
+
+def _joined(parts: list[np.ndarray], dtype: type | None) -> np.ndarray:
+    """The chunks' arrays end to end; a single chunk's array as it is (no copy)."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 def _join_offsets(parts: list[np.ndarray]) -> np.ndarray:

@@ -20,6 +20,7 @@ from bandit.types import Action, Context
 
 from simulator.adapter import context_from_logged
 from simulator.errors import InvalidLogError, MissingColumnError
+from simulator.rowwise import row_sums
 
 __all__ = ["EXPORT_MAPPING", "BanditRows", "ColumnMapping", "LoggedFeedback", "concat"]
 
@@ -161,6 +162,22 @@ class LoggedFeedback:
         """Whether some row has fewer candidates than the widest (its matrix row ends in -1 pads)."""
         return bool(self.candidates.size) and bool((self.candidates[:, -1] < 0).any())
 
+    @cached_property
+    def candidate_lists(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the first row of each distinct candidate list, in order of appearance; each row's
+        index into them): a title offers the same artworks row after row."""
+        n = self.n_rounds
+        if self.candidates.strides[0] == 0 and n:  # one list broadcast to every row ("all actions seen")
+            return np.zeros(1, np.int64), np.zeros(n, np.int64)
+        if self.candidates.shape[1] == 0:
+            return np.zeros(0, np.int64), np.zeros(n, np.int64)
+        return distinct_rows(self.candidates)
+
+    @cached_property
+    def pmf_has_zeros(self) -> bool:
+        """Whether the logged pmf gives some candidate (or pad) probability 0."""
+        return self.pmf is not None and bool(self.pmf.size) and float(self.pmf.min()) == 0.0
+
     @property
     def max_candidates(self) -> int:
         """Width of the candidate matrix: the longest candidate list."""
@@ -279,19 +296,18 @@ class BanditRows:
                 log.candidates[row].tobytes())
 
     def distinct(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rows to compute, for every row the first row with the same key): compute once, copy with `out[first]`."""
+        """(the first row of each distinct key, in order; each row's index into them): compute once per key."""
         log = self.log
         if log.n_rounds == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         # Hash-encoded column by column (Arrow), the codes numbered in order of first appearance.
-        code = distinct_rows(log.candidates)[1]
+        code = log.candidate_lists[1]
         parts = [log.context, log.user_id, log.title_id, log.position]
         for values in (v for v in parts if v is not None):
             other = first_seen_codes(pa.array(values.tolist() if values.dtype == object else values))
             code = first_seen_codes(pa.array(code * (int(other.max()) + 1) + other))
         running = np.maximum.accumulate(code)
-        rows = np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
-        return rows, rows[code]
+        return np.flatnonzero(np.r_[True, running[1:] > running[:-1]]), code
 
     def context(self, row: int) -> Context:
         """The bandit Context of `row`."""
@@ -351,14 +367,8 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
     if n == 0:
         return
     width = log.candidates.shape[1]
-    # The candidate lists repeat (a title offers the same artworks on every row): each distinct
-    # list is checked once, and a fault is reported at the first row that has it.
-    if log.candidates.strides[0] == 0:  # one list broadcast to every row ("all actions seen")
-        at, code = np.zeros(1, np.int64), np.zeros(n, np.int64)
-    elif width:
-        at, code = distinct_rows(log.candidates)
-    else:
-        at, code = np.zeros(0, np.int64), np.zeros(n, np.int64)
+    # Each distinct candidate list is checked once, and a fault is reported at the first row that has it.
+    at, code = log.candidate_lists
     cands = log.candidates[at]
     if width == 0 or (cands[:, 0] < 0).any():
         row = 0 if width == 0 else int(at[_first(cands[:, 0] < 0)])
@@ -399,15 +409,13 @@ def _validate(log: LoggedFeedback, names: Mapping[str, str], first_row: int) -> 
         if pmf.shape != log.candidates.shape:
             raise InvalidLogError(f"column {names['pmf']!r}: shape {pmf.shape} differs from the candidates' "
                                   f"{log.candidates.shape}")
-        bad = ~((pmf >= 0) & (pmf <= 1))  # NaN fails both comparisons
-        if not valid.all():  # padding must carry no probability
-            bad |= (log.candidates < 0) & (pmf != 0)
-        bad_entry = bad.any(axis=1)
-        if bad_entry.any():
-            row = _first(bad_entry)
+        # min and max first: NaN makes both comparisons false, and only then is the row looked for
+        if not (pmf.min() >= 0 and pmf.max() <= 1) or (not valid.all() and pmf[log.candidates < 0].any()):
+            bad = ~((pmf >= 0) & (pmf <= 1)) | ((log.candidates < 0) & (pmf != 0))  # pads carry nothing
+            row = _first(bad.any(axis=1))
             raise _bad(names["pmf"], row + first_row,
                        f"pmf {pmf[row][log.candidates[row] >= 0].tolist()} has an entry outside [0, 1]")
-        sums = pmf.sum(axis=1)
+        sums = row_sums(pmf)
         bad_sum = np.abs(sums - 1.0) > PMF_TOLERANCE
         if bad_sum.any():
             row = _first(bad_sum)

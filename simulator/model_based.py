@@ -28,6 +28,7 @@ import numpy as np
 from simulator.errors import InvalidEstimatorError
 from simulator.estimator_base import ClippedEstimator, Estimate, Estimator, ratio_gradient
 from simulator.logs import LoggedFeedback
+from simulator.rowwise import RowPmf
 from simulator.statistics import Statistics
 
 __all__ = ["DirectMethod", "DoublyRobust", "DoublyRobustShrinkage", "SelfNormalizedDoublyRobust",
@@ -38,9 +39,10 @@ SWITCH_TAUS = (np.inf, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0)
 SHRINKAGE_LAMBDAS = (np.inf, 10_000.0, 1000.0, 100.0, 30.0, 10.0, 3.0, 1.0)
 
 
-def _parts(log: LoggedFeedback, target_pmf: np.ndarray, rewards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _parts(log: LoggedFeedback, target_pmf: np.ndarray | RowPmf,
+           rewards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the model's value of the evaluated policy (dm_i), and the logged residual (e_i)."""
-    dm = np.einsum("ij,ij->i", target_pmf, rewards)
+    dm = np.einsum("ij,ij->i", np.asarray(target_pmf), rewards)
     residual = log.reward - rewards[np.arange(log.n_rounds), log.action]
     return dm, residual
 

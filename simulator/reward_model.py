@@ -17,6 +17,7 @@ For every logged row it predicts the reward of each candidate, q(x, a):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping
 
 import numpy as np
@@ -155,22 +156,20 @@ def _rewards(scores: np.ndarray, shift: float, candidates: np.ndarray, binary: b
 
 
 def _predict(ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray) -> np.ndarray:
-    """The model's scores (costs) of every candidate of `rows`, computed once per distinct row."""
-    out = np.zeros((rows.shape[0], examples.log.max_candidates))
-    done: dict[tuple, list[float]] = {}
-    for i, row in enumerate(rows):
-        row = int(row)
-        key = examples.rows.key(row)
-        scores = done.get(key)
-        if scores is None:
-            parsed = ws._parse("\n".join(examples.lines(row)))
-            try:
-                pylibvw.vw.predict_multi(ws, parsed)
-                scores = done[key] = list(parsed[0].get_action_scores())
-            finally:
-                pylibvw.vw._finish_example_multi_ex(ws, parsed)
-        out[i, : len(scores)] = scores
-    return out
+    """The model's scores (costs) of every candidate of `rows`, computed once per distinct row
+    (the same context, user, title and candidates) and copied to the others."""
+    first, index = examples.distinct
+    needed, inverse = np.unique(index[rows], return_inverse=True)
+    out = np.zeros((needed.shape[0], examples.log.max_candidates))
+    for at, key in enumerate(needed):
+        parsed = ws._parse("\n".join(examples.lines(int(first[key]))))
+        try:
+            pylibvw.vw.predict_multi(ws, parsed)
+            scores = parsed[0].get_action_scores()
+        finally:
+            pylibvw.vw._finish_example_multi_ex(ws, parsed)
+        out[at, : len(scores)] = scores
+    return out[inverse.reshape(-1)]
 
 
 class _Examples:
@@ -181,6 +180,11 @@ class _Examples:
         self.rows = BanditRows(log, catalog)
         self._shared: dict[tuple, str] = {}
         self._actions: dict[str, str] = {}
+
+    @cached_property
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first row of each distinct row, and each row's index into them (BanditRows.distinct)."""
+        return self.rows.distinct()
 
     def lines(self, row: int) -> list[str]:
         """The unlabelled example of a row: its shared line, then one line per candidate."""

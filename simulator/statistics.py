@@ -74,8 +74,9 @@ def components(names: tuple[str, ...], values: list[np.ndarray], *, counts: Mapp
                maxima: Mapping[str, float] | None = None,
                minima: Mapping[str, float] | None = None) -> Statistics:
     """The statistics of a chunk of rows from its per-row components (each an (n,) array)."""
-    matrix = np.column_stack([np.asarray(v, dtype=np.float64) for v in values])
-    return Statistics(names, int(matrix.shape[0]), matrix.sum(axis=0), matrix.T @ matrix,
+    # One component per row of the matrix: both products then run over contiguous memory.
+    matrix = np.stack([np.asarray(v, dtype=np.float64) for v in values])
+    return Statistics(names, int(matrix.shape[1]), matrix.sum(axis=1), matrix @ matrix.T,
                       dict(counts or {}), dict(maxima or {}), dict(minima or {}))
 
 

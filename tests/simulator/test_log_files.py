@@ -119,3 +119,19 @@ def test_position_is_part_of_the_context_a_policy_sees(tmp_path):
     no_slot = BanditRows(read_log(tmp_path / "f.parquet", ColumnMapping(
         action="arm", reward="r", propensity="p", candidates=None, context=("device",))))
     assert no_slot.distinct()[0].tolist() == [0]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("blank", ["", None])
+def test_an_empty_action_is_named_by_its_row(tmp_path, fmt, blank):
+    arms = ["a", "b", "a", blank, "b"]
+    if fmt == "csv":
+        rows = "".join(f"{'' if a is None else a},1,0.5\n" for a in arms)
+        path = write_csv(tmp_path / "log.csv", "arm,r,p\n" + rows)
+    else:  # read back as a dictionary column
+        path = tmp_path / "log.parquet"
+        pq.write_table(pa.table({"arm": arms, "r": [1.0] * 5, "p": [0.5] * 5}), path)
+    with pytest.raises(InvalidLogError, match=r"column 'arm', row 4: is empty; expected an artwork id"):
+        read_log(path, FOREIGN)
+    with pytest.raises(InvalidLogError, match=r"row 8: is empty"):  # a later chunk's row, numbered in the log
+        read_log(path, FOREIGN, first_row=5)
