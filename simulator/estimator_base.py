@@ -14,7 +14,6 @@ from statistics import NormalDist
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from artwork.records import PMF_TOLERANCE
 
@@ -113,6 +112,8 @@ class Estimator(ABC):
         events = _effective_rewarded(stats)
         if events >= T_BELOW:
             return self._z
+        from scipy.stats import t as student_t  # here: importing scipy.stats takes most of a second
+
         return float(student_t.ppf(0.5 + self.confidence / 2.0, max(events - 1.0, 1.0)))
 
     def _check(self, log: LoggedFeedback, target_pmf: np.ndarray) -> np.ndarray:

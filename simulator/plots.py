@@ -2,18 +2,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from simulator.evaluation import LearningCurve, PolicyEvaluation
+from simulator.online import SimulationResult
 
-from simulator.evaluation import LearningCurve, PolicyEvaluation  # noqa: E402
-from simulator.online import SimulationResult  # noqa: E402
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 __all__ = ["plot_estimates", "plot_learning_curves", "plot_regret", "plot_take_rate"]
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a plot is drawn: importing it takes
+    a few tenths of a second, which every process that reads a log would pay (a Dask worker too)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
 
 
 def _save(fig: plt.Figure, ax: plt.Axes, path: Path, grid_axis: str = "both") -> Path:
@@ -21,7 +31,7 @@ def _save(fig: plt.Figure, ax: plt.Axes, path: Path, grid_axis: str = "both") ->
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -30,7 +40,7 @@ def plot_estimates(evaluations: Sequence[PolicyEvaluation], path: str | Path) ->
     path = Path(path)
     names = [e.policy for e in evaluations]
     estimators = list(dict.fromkeys(est.estimator for e in evaluations for est in e.estimates))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(names) + 2), 4.5))
+    fig, ax = _pyplot().subplots(figsize=(max(6.0, 1.4 * len(names) + 2), 4.5))
     width = 0.8 / max(1, len(estimators))
     for j, name in enumerate(estimators):
         xs, ys, lo, hi = [], [], [], []
@@ -57,7 +67,7 @@ def plot_learning_curves(curves: Sequence[LearningCurve], path: str | Path, *, y
                          title: str = "Learning policies replayed through the log") -> Path:
     """Running estimates of learning policies over the events processed."""
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
     for curve in curves:
         ax.plot(curve.rounds, curve.value, label=curve.name)
     ax.set_xlabel("logged events")
@@ -69,7 +79,7 @@ def plot_learning_curves(curves: Sequence[LearningCurve], path: str | Path, *, y
 def plot_take_rate(result: SimulationResult, path: str | Path) -> Path:
     """Expected take rate so far of each policy against the oracle and the best non-personalized artwork."""
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
     ax.plot(result.rounds, result.oracle_take_rate, "k--", label="oracle")
     ax.plot(result.rounds, result.nonpersonalized_take_rate, "k:", label="best non-personalized")
     for o in result.outcomes:
@@ -83,7 +93,7 @@ def plot_take_rate(result: SimulationResult, path: str | Path) -> Path:
 def plot_regret(result: SimulationResult, path: str | Path) -> Path:
     """Cumulative expected regret against the oracle."""
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
     for o in result.outcomes:
         ax.plot(result.rounds, o.regret, label=o.name)
     ax.set_xlabel("rounds")
