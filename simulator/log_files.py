@@ -20,7 +20,7 @@ from artwork.export import CSV, log_schema
 from simulator.errors import InvalidLogError, LogFormatError, MissingColumnError
 from simulator.log_contexts import context_from_columns, context_json
 from simulator.log_sources import LogPart, log_parts, printable
-from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback, _bad, _first
+from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback, _bad, _first, candidate_lists
 from simulator.rowwise import first_true
 
 __all__ = ["read_batches", "read_log", "write_log"]
@@ -431,7 +431,8 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
         # "All actions seen": every row offers every artwork the log ever chose, in name order.
         order = np.argsort(np.asarray(action_names, dtype=object)) if action_names else np.zeros(0, np.int64)
         candidates = np.broadcast_to(order.astype(np.int64), (n, len(order)))
-    action, found = first_true(candidates == action_id[:, None])
+    lists = candidate_lists(candidates)
+    action, found = _positions(candidates, lists, action_id, len(action_names))
     if not found.all():
         row = _first(~found)
         cands = [action_names[i] for i in candidates[row] if i >= 0]
@@ -447,12 +448,32 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
     log = LoggedFeedback(
         action=action, reward=_joined([c.reward for c in chunks], np.float64),
         pscore=pscore, candidates=candidates, action_names=action_names, pmf=pmf,
-        row_number=np.arange(first_row, first_row + n), chosen_elsewhere=frozenset(log_actions),
+        row_number=np.arange(first_row, first_row + n), chosen_elsewhere=frozenset(log_actions), known_lists=lists,
         column_names=names, first_row=first_row, **extras,
     )
     if sort_by_time and log.timestamp is not None and n > 1 and (np.diff(log.timestamp) < 0).any():
         log = log.take(np.argsort(log.timestamp, kind="stable"))
     return log
+
+
+# Above this many entries (distinct lists x artworks) the position table is not built.
+_POSITION_TABLE_ENTRIES = 1 << 24
+
+
+def _positions(candidates: np.ndarray, lists: tuple[np.ndarray, np.ndarray], action_id: np.ndarray,
+               n_actions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the column of its action among its candidates (the first, if listed twice) and
+    whether it is there: looked up per distinct candidate list, not compared row by row."""
+    first, index = lists
+    if first.shape[0] * n_actions > _POSITION_TABLE_ENTRIES:  # lists that rarely repeat
+        return first_true(candidates == action_id[:, None])
+    distinct = candidates[first]
+    table = np.full((first.shape[0], n_actions + 1), -1, np.int64)  # the last column: pads
+    for column in range(distinct.shape[1] - 1, -1, -1):  # the first occurrence written last
+        table[np.arange(first.shape[0]), distinct[:, column]] = column
+    action = table[index, action_id]
+    found = action >= 0
+    return np.where(found, action, 0), found
 
 
 def _joined(parts: list[np.ndarray], dtype: type | None) -> np.ndarray:

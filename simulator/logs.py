@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
@@ -123,8 +123,10 @@ class LoggedFeedback:
     chosen_elsewhere: frozenset[str] = frozenset()
     column_names: Mapping[str, str] = field(default_factory=dict, repr=False)
     first_row: int = field(default=1, repr=False)
+    # `candidate_lists` when the reader already found them (not stored as a field).
+    known_lists: InitVar[tuple[np.ndarray, np.ndarray] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, known_lists: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         set_("action", np.asarray(self.action, dtype=np.int64))
         set_("reward", np.asarray(self.reward, dtype=np.float64))
@@ -145,6 +147,8 @@ class LoggedFeedback:
                 set_(name, np.asarray(getattr(self, name), dtype=object))
         names = {**_DEFAULT_NAMES, **self.column_names}
         set_("column_names", names)
+        if known_lists is not None:
+            self.__dict__["candidate_lists"] = known_lists  # where the cached property keeps it
         _validate(self, names, self.first_row)
 
     @property
@@ -166,12 +170,7 @@ class LoggedFeedback:
     def candidate_lists(self) -> tuple[np.ndarray, np.ndarray]:
         """(the first row of each distinct candidate list, in order of appearance; each row's
         index into them): a title offers the same artworks row after row."""
-        n = self.n_rounds
-        if self.candidates.strides[0] == 0 and n:  # one list broadcast to every row ("all actions seen")
-            return np.zeros(1, np.int64), np.zeros(n, np.int64)
-        if self.candidates.shape[1] == 0:
-            return np.zeros(0, np.int64), np.zeros(n, np.int64)
-        return distinct_rows(self.candidates)
+        return candidate_lists(self.candidates)
 
     @cached_property
     def pmf_has_zeros(self) -> bool:
@@ -324,6 +323,16 @@ class BanditRows:
         if acts is None:
             acts = self._actions[key] = self.log.bandit_actions(row, self.catalog)
         return acts
+
+
+def candidate_lists(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a candidate matrix (see LoggedFeedback.candidate_lists)."""
+    n = candidates.shape[0]
+    if candidates.strides[0] == 0 and n:  # one list broadcast to every row ("all actions seen")
+        return np.zeros(1, np.int64), np.zeros(n, np.int64)
+    if candidates.shape[1] == 0:
+        return np.zeros(0, np.int64), np.zeros(n, np.int64)
+    return distinct_rows(candidates)
 
 
 def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
