@@ -159,9 +159,12 @@ def evaluate_partitioned(
         if scheduler is None:
             # Worker processes listen on loopback only; threads talk in process.
             where = {"host": "127.0.0.1"} if processes else {}
+            # Workers import this module (numpy, Arrow, the estimators: about half a second) as
+            # they start, with the cluster, rather than when their first partition arrives.
             with dask.config.set({SPAWN_ENVIRON: {**dask.config.get(SPAWN_ENVIRON), **WORKER_MALLOC}}):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                       dashboard_address=None, worker_dashboard_address=None, **where)
+                                       dashboard_address=None, worker_dashboard_address=None,
+                                       preload=[__name__], **where)
         client = Client(cluster if cluster is not None else scheduler, timeout=CONNECT_SECONDS)
     except (OSError, RuntimeError, ValueError) as exc:  # unreachable, refused, malformed address
         if cluster is not None:
