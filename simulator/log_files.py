@@ -465,6 +465,8 @@ def _positions(candidates: np.ndarray, lists: tuple[np.ndarray, np.ndarray], act
     """Per row, the column of its action among its candidates (the first, if listed twice) and
     whether it is there: looked up per distinct candidate list, not compared row by row."""
     first, index = lists
+    if candidates.shape[1] == 0:  # no candidates at all: no action is among them
+        return np.zeros(index.shape[0], np.int64), np.zeros(index.shape[0], bool)
     if first.shape[0] * n_actions > _POSITION_TABLE_ENTRIES:  # lists that rarely repeat
         return first_true(candidates == action_id[:, None])
     distinct = candidates[first]

@@ -135,3 +135,36 @@ def test_an_empty_action_is_named_by_its_row(tmp_path, fmt, blank):
         read_log(path, FOREIGN)
     with pytest.raises(InvalidLogError, match=r"row 8: is empty"):  # a later chunk's row, numbered in the log
         read_log(path, FOREIGN, first_row=5)
+
+
+def test_rows_without_candidates_are_one_clear_error(tmp_path):
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"arm": ["a", "b"], "r": [1.0, 0.0], "p": [0.5, 0.5],
+                             "cands": pa.array([[], []], pa.list_(pa.string()))}), path)
+    mapping = ColumnMapping(action="arm", reward="r", propensity="p", candidates="cands")
+    with pytest.raises(InvalidLogError, match=r"row 1: action 'a' is not among the candidates \[\]"):
+        read_log(path, mapping)
+
+
+def test_the_logged_action_is_found_in_lists_that_repeat_and_in_lists_that_do_not(tmp_path, monkeypatch):
+    import simulator.log_files as log_files
+
+    rng = np.random.default_rng(4)
+    arms = [f"a{i}" for i in range(6)]
+    lists = [list(rng.permutation(arms)[: rng.integers(2, 6)]) for _ in range(300)]
+    lists[7] = ["a1", "a2", "a1"]  # listed twice: its first column is the one
+    chosen = [int(rng.integers(0, len(c))) for c in lists]
+    chosen[7] = 2
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"arm": [c[k] for c, k in zip(lists, chosen)], "r": [1.0] * 300, "p": [0.5] * 300,
+                             "cands": lists}), path)
+    mapping = ColumnMapping(action="arm", reward="r", propensity="p", candidates="cands")
+    with pytest.raises(InvalidLogError, match="row 8: artwork 'a1' is listed twice"):
+        read_log(path, mapping)
+    lists[7], chosen[7] = ["a1", "a2", "a3"], 0
+    pq.write_table(pa.table({"arm": [c[k] for c, k in zip(lists, chosen)], "r": [1.0] * 300, "p": [0.5] * 300,
+                             "cands": lists}), path)
+    by_table = read_log(path, mapping)
+    monkeypatch.setattr(log_files, "_POSITION_TABLE_ENTRIES", 0)  # row by row instead
+    by_rows = read_log(path, mapping)
+    assert by_table.action.tolist() == by_rows.action.tolist() == chosen
