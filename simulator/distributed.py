@@ -28,7 +28,7 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,11 +39,12 @@ from bandit.types import Action
 
 from simulator.errors import (ClusterError, ExternalPolicyError, InvalidEstimatorError, InvalidLogError,
                               SimulatorError)
-from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, fit_on_sample, sample_of
+from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, joined_sample, rewards_from, sample_of
 from simulator.estimator_base import Estimator
 from simulator.evaluation import PolicyEvaluation, external_pmf, policy_row_pmf, run_policy
 from simulator.log_files import read_log
 from simulator.log_sources import LogPart, log_parts, printable
+from simulator.reward_model import RewardModel
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback
 from simulator.specs import PolicySpec, probability_file
 from simulator.statistics import Statistics
@@ -188,7 +189,13 @@ def evaluate_partitioned(
                 share = min(1.0, model_sample / max(total_rows, 1))
                 samples = [client.submit(_partition_sample, part, first, mapping, share, everything, pure=False)
                            for part, first in zip(parts, offsets)]
-                rewards = client.submit(_fit_rewards, samples, shared, seed, pure=False)
+                # The folds' models and the model of the whole sample train side by side.
+                model = RewardModel(seed=seed)
+                sample = client.submit(_joined_sample, samples, pure=False)
+                folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False)
+                         for k in range(model.folds)]
+                whole = client.submit(_reward_step, model.whole_model, sample, shared, pure=False)
+                rewards = client.submit(_reward_step, _combined, sample, model, folds, whole, pure=False)
             mapped = [client.submit(_partition_statistics, part, first, mapping, tuple(specs),
                                     tuple(estimators), shared, seed, everything, rewards, pure=False)
                       for part, first in zip(parts, offsets)]
@@ -263,13 +270,26 @@ def _partition_sample(part: LogPart, first_row: int, mapping: ColumnMapping, sha
         return exc
 
 
-def _fit_rewards(samples: list[LoggedFeedback | SimulatorError | None], catalog: Mapping[str, Action] | None,
-                 seed: int) -> PartitionRewards | SimulatorError:
-    """The reward model fitted on the gathered sample (or the error that stops it)."""
+def _joined_sample(samples: list[LoggedFeedback | SimulatorError | None]) -> LoggedFeedback | SimulatorError:
+    """The partitions' samples as one log (a partition that cannot be read is reported by its own task)."""
+    return _reward_step(joined_sample, [s for s in samples if isinstance(s, LoggedFeedback)])
+
+
+def _reward_step(step: Callable[..., Any], sample: Any, *args: Any) -> Any:
+    """One step of the reward model's fit, or the error that stops it (returned, as the map task's are)."""
+    inputs = [sample, *args] + [v for a in args if isinstance(a, list) for v in a]  # the folds' results too
+    for value in inputs:
+        if isinstance(value, SimulatorError):
+            return value
     try:
-        return fit_on_sample([s for s in samples if isinstance(s, LoggedFeedback)], catalog, seed)
+        return step(sample, *args)
     except SimulatorError as exc:
         return exc
+
+
+def _combined(sample: LoggedFeedback, model: RewardModel, folds: list[tuple[Any, Any]],
+              whole: bytes) -> PartitionRewards:
+    return rewards_from(sample, *model.for_other_rows(sample, folds, whole))
 
 
 def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,

@@ -20,9 +20,9 @@ from bandit.types import Action
 
 from simulator.errors import InvalidLogError
 from simulator.logs import LoggedFeedback, concat
-from simulator.reward_model import FittedRewardModel, RewardModel
+from simulator.reward_model import FittedRewardModel, RewardEstimates
 
-__all__ = ["SAMPLE_ROWS", "PartitionRewards", "fit_on_sample", "sample_of"]
+__all__ = ["SAMPLE_ROWS", "PartitionRewards", "joined_sample", "rewards_from", "sample_of"]
 
 SAMPLE_ROWS = 100_000
 _HASH = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads consecutive row numbers
@@ -57,12 +57,14 @@ class PartitionRewards:
         return out
 
 
-def fit_on_sample(samples: list[LoggedFeedback], catalog: Mapping[str, Action] | None,
-                  seed: int) -> PartitionRewards:
-    """The reward model cross-fitted and fitted on the partitions' samples (in log order)."""
+def joined_sample(samples: list[LoggedFeedback]) -> LoggedFeedback:
+    """The partitions' samples as one log (in log order)."""
     samples = [s for s in samples if s.n_rounds]
     if not samples:
         raise InvalidLogError("the sample for the reward model is empty; the log has too few rows")
-    sample = concat(samples)
-    estimates, model = RewardModel(seed=seed).fit_for_other_rows(sample, catalog)
+    return concat(samples)
+
+
+def rewards_from(sample: LoggedFeedback, estimates: RewardEstimates, model: FittedRewardModel) -> PartitionRewards:
+    """What workers need, from the sample's cross-fitted predictions and the model fitted on all of it."""
     return PartitionRewards(model, sample.row_number, estimates.predicted)

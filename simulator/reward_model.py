@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import vowpalwabbit
@@ -75,9 +75,9 @@ class RewardModel:
             raise InvalidEstimatorError(f"reward model: bootstrap {bootstrap!r} must be >= 0")
         examples = _Examples(log, catalog, self.features)
         binary = _binary(log)
-        rng = np.random.default_rng(self.seed)
-        predicted, _ = self._cross_fit(examples, binary, rng, progress)
+        predicted, _ = self._cross_fit(examples, binary, progress)
         replicates = []
+        rng = self._stream(log.n_rounds, self.folds)[1]
         for _ in tqdm(range(bootstrap), desc="reward model refits", disable=not progress, leave=False):
             rows = rng.integers(0, log.n_rounds, log.n_rounds)
             model = self._train(examples, rows, binary, rng)
@@ -96,26 +96,67 @@ class RewardModel:
         unbiased there. It carries the cross-fitted calibration.
         """
         examples = _Examples(log, catalog, self.features)
+        folds = [self._fold_scores(examples, _binary(log), k) for k in range(self.folds)]
+        return self.for_other_rows(log, folds, self.whole_model(log, catalog))
+
+    # The steps of `fit_for_other_rows`, which do not depend on each other's results, so a
+    # cluster can run them side by side (each rebuilds the random stream the fit has there).
+
+    def fold_scores(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None,
+                    k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fold `k`'s rows and their raw scores from the model trained on the other folds."""
+        return self._fold_scores(_Examples(log, catalog, self.features), _binary(log), k)
+
+    def whole_model(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None) -> bytes:
+        """The model trained on every row of the log (to predict rows outside it)."""
+        workspace = self._train(_Examples(log, catalog, self.features), np.arange(log.n_rounds), _binary(log),
+                                self._stream(log.n_rounds, self.folds)[1])
+        try:
+            return model_bytes(workspace)
+        finally:
+            workspace.finish()
+
+    def for_other_rows(self, log: LoggedFeedback, folds: Sequence[tuple[np.ndarray, np.ndarray]],
+                       model: bytes) -> tuple[RewardEstimates, "FittedRewardModel"]:
+        """The log's cross-fitted predictions from its folds' scores, and the whole model with their calibration."""
         binary = _binary(log)
-        rng = np.random.default_rng(self.seed)
-        predicted, shift = self._cross_fit(examples, binary, rng, False)
-        workspace = self._train(examples, np.arange(log.n_rounds), binary, rng)
-        model = model_bytes(workspace)
-        workspace.finish()
+        predicted, shift = self._calibrated(log, folds, binary)
         low, high = _range(log)
         return RewardEstimates(predicted), FittedRewardModel(model, shift, binary, low, high, self.features)
 
-    def _cross_fit(self, examples: "_Examples", binary: bool, rng: np.random.Generator,
-                   progress: bool) -> tuple[np.ndarray, float]:
-        """Every row's predictions from the model of the other folds, calibrated; and the calibration."""
+    def _stream(self, n: int, trained: int) -> tuple[np.ndarray, np.random.Generator]:
+        """Each of `n` rows' fold (the seed's first draw), and the seed's random stream as one
+        process, fitting fold after fold, has it once the first `trained` folds' models are
+        trained (each of their passes after the first shuffles its rows)."""
+        rng = np.random.default_rng(self.seed)
+        fold = rng.permutation(n) % self.folds
+        for k in range(trained):
+            rows = np.flatnonzero(fold != k)
+            for _ in range(self.passes - 1):
+                rng.permutation(rows)
+        return fold, rng
+
+    def _fold_scores(self, examples: "_Examples", binary: bool, k: int) -> tuple[np.ndarray, np.ndarray]:
         log = examples.log
-        fold = rng.permutation(log.n_rounds) % self.folds
-        scores = np.zeros(log.candidates.shape)
-        for k in tqdm(range(self.folds), desc="reward model folds", disable=not progress, leave=False):
-            model = self._train(examples, np.flatnonzero(fold != k), binary, rng)
-            rows = np.flatnonzero(fold == k)
-            scores[rows] = _predict(model, examples, rows)
+        fold, rng = self._stream(log.n_rounds, k)
+        model = self._train(examples, np.flatnonzero(fold != k), binary, rng)
+        rows = np.flatnonzero(fold == k)
+        try:
+            return rows, _predict(model, examples, rows)
+        finally:
             model.finish()
+
+    def _cross_fit(self, examples: "_Examples", binary: bool, progress: bool) -> tuple[np.ndarray, float]:
+        """Every row's predictions from the model of the other folds, calibrated; and the calibration."""
+        folds = [self._fold_scores(examples, binary, k)
+                 for k in tqdm(range(self.folds), desc="reward model folds", disable=not progress, leave=False)]
+        return self._calibrated(examples.log, folds, binary)
+
+    def _calibrated(self, log: LoggedFeedback, folds: Sequence[tuple[np.ndarray, np.ndarray]],
+                    binary: bool) -> tuple[np.ndarray, float]:
+        scores = np.zeros(log.candidates.shape)
+        for rows, fold_scores in folds:
+            scores[rows] = fold_scores
         shift = _calibration(scores[np.arange(log.n_rounds), log.action], log.reward, binary)
         return _rewards(scores, shift, log.candidates, binary, *_range(log)), shift
 
