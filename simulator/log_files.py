@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from artwork.export import CSV, log_schema
 
 from simulator.errors import InvalidLogError, LogFormatError, MissingColumnError
+from simulator.log_columns import blank, is_text, list_column, numbers, padded, strings
 from simulator.log_contexts import context_from_columns, context_json
 from simulator.log_sources import LogPart, log_parts, printable
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback, _bad, _first, candidate_lists
@@ -57,7 +58,7 @@ def _batches(path: Path, fmt: str, columns: Sequence[str], chunk_rows: int,
         schema = pq.ParquetFile(path).schema_arrow
         texts = [c if not pa.types.is_list(schema.field(c).type) else f"{c}.list.element"
                  for c in string_columns if c in columns and c in schema.names
-                 and _is_text(schema.field(c).type)]
+                 and is_text(schema.field(c).type)]
         yield from pq.ParquetFile(path, read_dictionary=texts).iter_batches(batch_size=chunk_rows,
                                                                           columns=list(columns))
         return
@@ -125,124 +126,6 @@ class _Vocabulary:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.index)
-
-
-def _list_column(column: pa.Array, name: str, first_row: int, parse: type) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten a list column (Arrow list or JSON/'|'-separated strings) to values and row offsets."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        if column.null_count:
-            row = _first(np.asarray(column.is_null()))
-            raise _bad(name, row + first_row, "is empty (null)")
-        offsets = column.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-        values = column.flatten()
-        if parse is float:
-            values = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-        return values, offsets - offsets[0]
-    texts = column.to_pylist()
-    parsed: list = []
-    lengths = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        if text is None or text == "":
-            raise _bad(name, i + first_row, "is empty; expected a JSON list")
-        text = str(text).strip()
-        if text.startswith("["):
-            try:
-                items = json.loads(text)
-            except ValueError:
-                raise _bad(name, i + first_row, f"{text[:60]!r} is not a JSON list") from None
-        else:
-            items = [t.strip() for t in text.split("|")]
-        if not isinstance(items, list):
-            raise _bad(name, i + first_row, f"{text[:60]!r} is not a JSON list")
-        lengths[i] = len(items)
-        parsed.extend(items)
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if parse is float:
-        try:
-            values = np.asarray(parsed, dtype=np.float64)
-        except (TypeError, ValueError):
-            row = next(i for i in range(len(texts)) if not _all_numbers(parsed[offsets[i]:offsets[i + 1]]))
-            raise _bad(name, row + first_row, "holds a value that is not a number") from None
-    else:
-        values = np.asarray([str(v) for v in parsed], dtype=object)
-    return values, offsets
-
-
-def _all_numbers(items: list) -> bool:
-    try:
-        np.asarray(items, dtype=np.float64)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _pad(values: np.ndarray, offsets: np.ndarray, fill: float, dtype: type) -> np.ndarray:
-    lengths = np.diff(offsets)
-    n = lengths.shape[0]
-    width = int(lengths.max()) if n else 0
-    if n and int(lengths.min()) == width:  # every row as long: a reshape
-        return np.asarray(values, dtype=dtype).reshape(n, width)
-    out = np.full((n, width), fill, dtype=dtype)
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(values.shape[0]) - np.repeat(offsets[:-1], lengths)
-    out[rows, cols] = values
-    return out
-
-
-def _numbers(column: pa.Array, name: str, first_row: int) -> np.ndarray:
-    if pa.types.is_timestamp(column.type):
-        unit = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[column.type.unit]
-        column = column.cast(pa.int64())
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64) / unit
-    if pa.types.is_boolean(column.type):
-        column = column.cast(pa.int8())
-    if column.null_count:
-        row = _first(np.asarray(column.is_null()))
-        raise _bad(name, row + first_row, "is empty or NaN; expected a number")
-    try:
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    except (TypeError, ValueError):
-        values = column.to_pylist()
-        for i, v in enumerate(values):
-            try:
-                float(v)
-            except (TypeError, ValueError):
-                raise _bad(name, i + first_row, f"{v!r} is not a number") from None
-        raise
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    if pa.types.is_list(kind):
-        kind = kind.value_type
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
-
-
-def _strings(column: pa.Array) -> np.ndarray:
-    if pa.types.is_dictionary(column.type) and not column.null_count:
-        words = np.asarray(column.dictionary.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
-        return words[column.indices.to_numpy(zero_copy_only=False)]
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = column.cast(pa.string())
-    return np.asarray(column.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _blank(column: pa.Array) -> np.ndarray:
-    """Per row of a text column (plain or dictionary), whether it is null or empty."""
-    if pa.types.is_dictionary(column.type):  # looked up in the dictionary, not row by row
-        words = pc.equal(column.dictionary.cast(pa.string()), "").fill_null(True)
-        codes = np.flatnonzero(words.to_numpy(zero_copy_only=False))
-        blank = (np.isin(column.indices.fill_null(0).to_numpy(zero_copy_only=False), codes) if codes.size
-                 else np.zeros(len(column), bool))
-    else:
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            column = column.cast(pa.string())
-        blank = pc.equal(column, "").fill_null(True).to_numpy(zero_copy_only=False)
-    if column.null_count:
-        blank |= column.is_null().to_numpy(zero_copy_only=False)
-    return blank
 
 
 @dataclass
@@ -381,18 +264,18 @@ def _read_chunk(batch: pa.RecordBatch, wanted: Mapping[str, str], context_cols: 
                 vocab: _Vocabulary, row0: int) -> _Chunk:
     col = batch.column
     action_col = col(wanted["action"])
-    missing = np.flatnonzero(_blank(action_col))
+    missing = np.flatnonzero(blank(action_col))
     if missing.size:
         raise _bad(wanted["action"], int(missing[0]) + row0, "is empty; expected an artwork id")
-    reward = _numbers(col(wanted["reward"]), wanted["reward"], row0)
-    pscore = _numbers(col(wanted["pscore"]), wanted["pscore"], row0) if "pscore" in wanted else None
+    reward = numbers(col(wanted["reward"]), wanted["reward"], row0)
+    pscore = numbers(col(wanted["pscore"]), wanted["pscore"], row0) if "pscore" in wanted else None
     cand_values = cand_offsets = pmf_values = None
     if "candidates" in wanted:
-        values, cand_offsets = _list_column(col(wanted["candidates"]), wanted["candidates"], row0, str)
+        values, cand_offsets = list_column(col(wanted["candidates"]), wanted["candidates"], row0, str)
         cand_values = vocab.encode(values)
     action_id = vocab.encode(action_col)
     if "pmf" in wanted:
-        pmf_values, pmf_offsets = _list_column(col(wanted["pmf"]), wanted["pmf"], row0, float)
+        pmf_values, pmf_offsets = list_column(col(wanted["pmf"]), wanted["pmf"], row0, float)
         if cand_offsets is not None and not np.array_equal(pmf_offsets, cand_offsets):
             row = _first(np.diff(pmf_offsets) != np.diff(cand_offsets))
             raise _bad(wanted["pmf"], row + row0,
@@ -403,10 +286,10 @@ def _read_chunk(batch: pa.RecordBatch, wanted: Mapping[str, str], context_cols: 
     extras: dict[str, np.ndarray] = {}
     for key in ("timestamp", "position"):
         if key in wanted:
-            extras[key] = _numbers(col(wanted[key]), wanted[key], row0)
+            extras[key] = numbers(col(wanted[key]), wanted[key], row0)
     for key in ("event_id", "user_id", "title_id"):
         if key in wanted:
-            extras[key] = _strings(col(wanted[key]))
+            extras[key] = strings(col(wanted[key]))
     if "context" in wanted:
         extras["context"] = context_json(col(wanted["context"]), wanted["context"], row0)
     elif context_cols:
@@ -424,9 +307,9 @@ def _assemble(chunks: list[_Chunk], vocab: _Vocabulary, mapping: ColumnMapping,
     if mapping.candidates:
         values = _joined([c.cand_values for c in chunks], np.int64)
         offsets = _join_offsets([c.cand_offsets for c in chunks])
-        candidates = _pad(values, offsets, -1, np.int64)
+        candidates = padded(values, offsets, -1, np.int64)
         if mapping.pmf:
-            pmf = _pad(_joined([c.pmf_values for c in chunks], np.float64), offsets, 0.0, np.float64)
+            pmf = padded(_joined([c.pmf_values for c in chunks], np.float64), offsets, 0.0, np.float64)
     else:
         # "All actions seen": every row offers every artwork the log ever chose, in name order.
         order = np.argsort(np.asarray(action_names, dtype=object)) if action_names else np.zeros(0, np.int64)
