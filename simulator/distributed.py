@@ -189,12 +189,16 @@ def evaluate_partitioned(
                 share = min(1.0, model_sample / max(total_rows, 1))
                 samples = [client.submit(_partition_sample, part, first, mapping, share, everything, pure=False)
                            for part, first in zip(parts, offsets)]
-                # The folds' models and the model of the whole sample train side by side.
+                # The folds' models and the model of the whole sample train side by side, each
+                # on a worker of its own where there are enough (the scheduler would otherwise
+                # keep them all beside the sample they read).
                 model = RewardModel(seed=seed)
                 sample = client.submit(_joined_sample, samples, pure=False)
-                folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False)
+                spread = sorted(client.scheduler_info()["workers"])
+                on = [{"workers": [spread[i % len(spread)]], "allow_other_workers": True} for i in range(model.folds + 1)]
+                whole = client.submit(_reward_step, model.whole_model, sample, shared, pure=False, **on[0])
+                folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False, **on[k + 1])
                          for k in range(model.folds)]
-                whole = client.submit(_reward_step, model.whole_model, sample, shared, pure=False)
                 rewards = client.submit(_reward_step, _combined, sample, model, folds, whole, pure=False)
             mapped = [client.submit(_partition_statistics, part, first, mapping, tuple(specs),
                                     tuple(estimators), shared, seed, everything, rewards, pure=False)
