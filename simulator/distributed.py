@@ -44,8 +44,8 @@ from simulator.estimator_base import Estimator
 from simulator.evaluation import PolicyEvaluation, external_pmf, policy_row_pmf, run_policy
 from simulator.log_files import read_log
 from simulator.log_sources import LogPart, log_parts, printable
-from simulator.reward_model import RewardModel
 from simulator.logs import EXPORT_MAPPING, ColumnMapping, LoggedFeedback
+from simulator.reward_model import RewardModel
 from simulator.specs import PolicySpec, probability_file
 from simulator.statistics import Statistics
 
@@ -195,7 +195,8 @@ def evaluate_partitioned(
                 model = RewardModel(seed=seed)
                 sample = client.submit(_joined_sample, samples, pure=False)
                 spread = sorted(client.scheduler_info()["workers"])
-                on = [{"workers": [spread[i % len(spread)]], "allow_other_workers": True} for i in range(model.folds + 1)]
+                on = [{"workers": [spread[i % len(spread)]], "allow_other_workers": True}
+                      for i in range(model.folds + 1)]
                 whole = client.submit(_reward_step, model.whole_model, sample, shared, pure=False, **on[0])
                 folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False, **on[k + 1])
                          for k in range(model.folds)]
