@@ -61,15 +61,19 @@ INLINE_REQUESTS = (b"GET /artwork?", b"GET /ping ", b"GET /ping?")
 NOTIFY_SECONDS = 1.0
 _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
-_TIMEOUT_BODY = b'{"error": "the request did not arrive in time; send it again", "status": 408}'
-TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-                    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
-                    % (len(_TIMEOUT_BODY), _TIMEOUT_BODY))
-_BUSY_BODY = (b'{"error": "too many uploads are in progress here; send it again shortly", '
-              b'"status": 503}')
-BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                 b"Retry-After: 5\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-                 % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+def _closing_response(status: bytes, error: bytes, extra_headers: bytes = b"") -> bytes:
+    """A whole JSON error response, sent by the event loop before it closes the connection."""
+    body = b'{"error": "%s", "status": %s}' % (error, status.split(b" ")[0])
+    return (b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n%sConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (status, extra_headers, len(body), body))
+
+
+TIMEOUT_RESPONSE = _closing_response(b"408 Request Timeout", b"the request did not arrive in time; send it again")
+BUSY_RESPONSE = _closing_response(b"503 Service Unavailable",
+                                  b"too many uploads are in progress here; send it again shortly",
+                                  b"Retry-After: 5\r\n")
 
 
 # What the event loop has of a request (see `gathered`).
