@@ -39,7 +39,7 @@ from bandit.types import Action
 
 from simulator.errors import (ClusterError, ExternalPolicyError, InvalidEstimatorError, InvalidLogError,
                               SimulatorError)
-from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, joined_sample, rewards_from, sample_of
+from simulator.distributed_rewards import SAMPLE_ROWS, PartitionRewards, joined_sample, sample_of
 from simulator.estimator_base import Estimator
 from simulator.evaluation import PolicyEvaluation, external_pmf, policy_row_pmf, run_policy
 from simulator.log_files import read_log
@@ -198,8 +198,8 @@ def evaluate_partitioned(
                 on = [{"workers": [spread[i % len(spread)]], "allow_other_workers": True}
                       for i in range(model.folds + 1)]
                 whole = client.submit(_reward_step, model.whole_model, sample, shared, pure=False, **on[0])
-                folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False, **on[k + 1])
-                         for k in range(model.folds)]
+                folds = [client.submit(_reward_step, model.fold_scores, sample, shared, k, pure=False,
+                                       **on[k + 1]) for k in range(model.folds)]
                 rewards = client.submit(_reward_step, _combined, sample, model, folds, whole, pure=False)
             mapped = [client.submit(_partition_statistics, part, first, mapping, tuple(specs),
                                     tuple(estimators), shared, seed, everything, rewards, pure=False)
@@ -294,7 +294,9 @@ def _reward_step(step: Callable[..., Any], sample: Any, *args: Any) -> Any:
 
 def _combined(sample: LoggedFeedback, model: RewardModel, folds: list[tuple[Any, Any]],
               whole: bytes) -> PartitionRewards:
-    return rewards_from(sample, *model.for_other_rows(sample, folds, whole))
+    """What workers need: the model of the whole sample, and the sample's cross-fitted predictions."""
+    estimates, fitted = model.for_other_rows(sample, folds, whole)
+    return PartitionRewards(fitted, sample.row_number, estimates.predicted)
 
 
 def _partition_statistics(part: LogPart, first_row: int, mapping: ColumnMapping,

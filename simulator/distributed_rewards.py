@@ -20,9 +20,9 @@ from bandit.types import Action
 
 from simulator.errors import InvalidLogError
 from simulator.logs import LoggedFeedback, concat
-from simulator.reward_model import FittedRewardModel, RewardEstimates
+from simulator.reward_model import FittedRewardModel
 
-__all__ = ["SAMPLE_ROWS", "PartitionRewards", "joined_sample", "rewards_from", "sample_of"]
+__all__ = ["SAMPLE_ROWS", "PartitionRewards", "joined_sample", "sample_of"]
 
 SAMPLE_ROWS = 100_000
 _HASH = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads consecutive row numbers
@@ -64,7 +64,3 @@ def joined_sample(samples: list[LoggedFeedback]) -> LoggedFeedback:
         raise InvalidLogError("the sample for the reward model is empty; the log has too few rows")
     return concat(samples)
 
-
-def rewards_from(sample: LoggedFeedback, estimates: RewardEstimates, model: FittedRewardModel) -> PartitionRewards:
-    """What workers need, from the sample's cross-fitted predictions and the model fitted on all of it."""
-    return PartitionRewards(model, sample.row_number, estimates.predicted)

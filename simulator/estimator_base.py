@@ -131,22 +131,24 @@ class Estimator(ABC):
             raise InvalidEstimatorError(
                 f"{self.name}: target pmf has shape {shape}, expected {log.candidates.shape} "
                 "(one probability per logged candidate)")
-        log_row = target_pmf.rows if kept else np.arange(log.n_rounds)  # of each row of the matrix
+        def row(at: np.ndarray) -> int:  # the log row (1-based) of the matrix's first flagged row
+            first = int(np.flatnonzero(at)[0])
+            return int(target_pmf.rows[first] if kept else first) + 1
+
         sums = row_sums(matrix)
         bad = np.abs(sums - 1.0) > PMF_TOLERANCE
         if bad.any() or not np.isfinite(sums).all():
-            at = int(np.flatnonzero(bad | ~np.isfinite(sums))[0])
-            raise InvalidEstimatorError(
-                f"{self.name}: target pmf of row {log_row[at] + 1} sums to {float(sums[at]):.9g}, not 1")
+            flagged = bad | ~np.isfinite(sums)
+            raise InvalidEstimatorError(f"{self.name}: target pmf of row {row(flagged)} sums to "
+                                        f"{float(sums[np.flatnonzero(flagged)[0]]):.9g}, not 1")
         if matrix.min() < 0:
-            at = int(np.flatnonzero((matrix < 0).any(axis=1))[0])
-            raise InvalidEstimatorError(f"{self.name}: target pmf of row {log_row[at] + 1} has a negative probability")
+            raise InvalidEstimatorError(
+                f"{self.name}: target pmf of row {row((matrix < 0).any(axis=1))} has a negative probability")
         if log.padded:
             pads = log.candidates[target_pmf.rows] < 0 if kept else log.candidates < 0
             if matrix[pads].any():
-                at = int(np.flatnonzero((pads & (matrix > 0)).any(axis=1))[0])
-                raise InvalidEstimatorError(
-                    f"{self.name}: target pmf of row {log_row[at] + 1} puts mass past the candidates")
+                raise InvalidEstimatorError(f"{self.name}: target pmf of row {row((pads & (matrix > 0)).any(axis=1))} "
+                                            "puts mass past the candidates")
         return target_pmf if kept else matrix
 
     def _weights(self, log: LoggedFeedback, target_pmf: np.ndarray,

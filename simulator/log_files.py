@@ -354,8 +354,9 @@ def _positions(candidates: np.ndarray, lists: tuple[np.ndarray, np.ndarray], act
         return first_true(candidates == action_id[:, None])
     distinct = candidates[first]
     table = np.full((first.shape[0], n_actions + 1), -1, np.int64)  # the last column: pads
+    each_list = np.arange(first.shape[0])
     for column in range(distinct.shape[1] - 1, -1, -1):  # the first occurrence written last
-        table[np.arange(first.shape[0]), distinct[:, column]] = column
+        table[each_list, distinct[:, column]] = column
     action = table[index, action_id]
     found = action >= 0
     return np.where(found, action, 0), found

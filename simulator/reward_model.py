@@ -87,20 +87,12 @@ class RewardModel:
             replicates.append((rows, _rewards(refit, refit_shift, log.candidates, binary, *_range(log))))
         return RewardEstimates(predicted, tuple(replicates))
 
-    def fit_for_other_rows(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None = None
-                           ) -> tuple[RewardEstimates, "FittedRewardModel"]:
-        """Cross-fitted predictions for the log's rows, and a model fitted on all of them for other rows.
-
-        The second predicts rows that are not in `log` (the rest of a larger log of which
-        `log` is a sample): it was not fitted on them, so a doubly robust estimate stays
-        unbiased there. It carries the cross-fitted calibration.
-        """
-        examples = _Examples(log, catalog, self.features)
-        folds = [self._fold_scores(examples, _binary(log), k) for k in range(self.folds)]
-        return self.for_other_rows(log, folds, self.whole_model(log, catalog))
-
-    # The steps of `fit_for_other_rows`, which do not depend on each other's results, so a
-    # cluster can run them side by side (each rebuilds the random stream the fit has there).
+    # Cross-fitted predictions for a log's rows, and a model fitted on all of them for other
+    # rows (the rest of a larger log of which `log` is a sample: it was not fitted on them, so
+    # a doubly robust estimate stays unbiased there), in steps that do not depend on each
+    # other's results, so a cluster runs them side by side: each fold's scores, the model of
+    # the whole log, then `for_other_rows`. Each step rebuilds the random stream that `fit`,
+    # going fold after fold, has at that point, so the results are the same either way.
 
     def fold_scores(self, log: LoggedFeedback, catalog: Mapping[str, Action] | None,
                     k: int) -> tuple[np.ndarray, np.ndarray]:
