@@ -10,6 +10,14 @@ from artwork.records import REWARD_KINDS
 
 # A play is what the product exists for; a click without one (clickbait) earns nothing.
 DEFAULT_WEIGHTS = {**{kind: 0.0 for kind in REWARD_KINDS}, "play": 1.0}
+# The feedback that says the user engaged with the artwork, whatever it earned: the policy
+# learns the funnel of engagement, then reward given engagement (see bandit.vw_policy).
+ENGAGEMENT_KIND = "click"
+
+
+def engaged(kinds: Mapping[str, float | None]) -> bool:
+    """Whether the feedback a decision received says the user engaged with the artwork."""
+    return ENGAGEMENT_KIND in kinds
 
 
 def _default_weights() -> dict[str, float]:

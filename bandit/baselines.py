@@ -22,7 +22,8 @@ def _check_epsilon(epsilon: float) -> float:
 class _Stateless(Policy):
     """A policy that learns nothing: its state is empty."""
 
-    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
+    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+               engaged: bool | None) -> None:
         pass
 
     def _state(self) -> bytes:
@@ -99,7 +100,8 @@ class _TakeRatePolicy(Policy):
                 n[i], total[i] = entry
         return n, total
 
-    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
+    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+               engaged: bool | None) -> None:
         title = self._counts.setdefault(context.title_id, {})
         entry = title.setdefault(decision.action_ids[decision.chosen], [0.0, 0.0])
         entry[0] += 1.0
@@ -178,8 +180,9 @@ class ThompsonPolicy(_TakeRatePolicy):
         n, total = self._stats(context, actions)
         return probability_of_best(self.prior[0] + total, self.prior[1] + n - total, self.grid).tolist()
 
-    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
-        super()._learn(context, actions, decision, min(max(reward, 0.0), 1.0))
+    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+               engaged: bool | None) -> None:
+        super()._learn(context, actions, decision, min(max(reward, 0.0), 1.0), engaged)
 
 
 def probability_of_best(alpha: np.ndarray, beta: np.ndarray, grid: int = 128) -> np.ndarray:

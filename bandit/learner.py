@@ -21,6 +21,7 @@ class LearningItem:
     actions: tuple[Action, ...]
     decision: Decision
     reward: float
+    engaged: bool | None = None  # whether the user engaged (clicked), when known
 
     def __iter__(self) -> Iterator[object]:
         return iter(getattr(self, f.name) for f in fields(self))
@@ -86,14 +87,16 @@ class Learner:
         return None
 
     def learn(self, item: LearningItem | Sequence[object]) -> None:
-        """Learn one (context, actions, decision, reward) item; snapshot when one is due."""
+        """Learn one (context, actions, decision, reward[, engaged]) item; snapshot when one is due."""
         try:
-            context, actions, decision, reward = item
+            context, actions, decision, reward, *rest = item
+            (engaged,) = rest or (None,)
         except (TypeError, ValueError):
             raise InvalidRecordError(
-                f"learning item {item!r} is not (context, actions, decision, reward); build a LearningItem"
+                f"learning item {item!r} is not (context, actions, decision, reward[, engaged]); "
+                "build a LearningItem"
             ) from None
-        self.policy.learn(context, actions, decision, reward)  # type: ignore[arg-type]
+        self.policy.learn(context, actions, decision, reward, engaged)  # type: ignore[arg-type]
         self.learned += 1
         self.last_event_id = decision.event_id  # type: ignore[attr-defined]
         self._since_snapshot += 1

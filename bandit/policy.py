@@ -65,9 +65,14 @@ class Policy(ABC):
         )
 
     def learn(
-        self, context: Context, actions: Sequence[Action], decision: Decision, reward: float
+        self, context: Context, actions: Sequence[Action], decision: Decision, reward: float,
+        engaged: bool | None = None,
     ) -> None:
-        """Update from the reward that ``decision`` (made over ``actions``) earned."""
+        """Update from the reward that ``decision`` (made over ``actions``) earned.
+
+        ``engaged`` says whether the user engaged with the artwork (clicked it) when that is
+        known; a policy that learns the funnel of engagement and reward uses it.
+        """
         actions = check_candidates(actions)
         ids = tuple(a.id for a in actions)
         if ids != tuple(decision.action_ids):
@@ -92,7 +97,7 @@ class Policy(ABC):
         if not math.isfinite(value):
             raise InvalidRewardError(f"reward {reward!r} is not a finite number")
         with self._lock:
-            self._learn(context, actions, decision, value)
+            self._learn(context, actions, decision, value, engaged)
 
     def pmf(self, context: Context, actions: Sequence[Action],
             new_artworks: Collection[str] = ()) -> tuple[float, ...]:
@@ -151,7 +156,8 @@ class Policy(ABC):
 
     @abstractmethod
     def _learn(
-        self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float
+        self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+        engaged: bool | None,
     ) -> None:
         """Apply one update; called under the lock."""
 

@@ -108,9 +108,17 @@ def _policy_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)
 
 
+_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def _convert(text: str, key: str, value: str, kind_type: Any) -> Any:
     if isinstance(kind_type, str):  # an annotation as written, e.g. "float | None"
         kind_type = kind_type.removesuffix(" | None")
+    if kind_type in ("bool", bool):
+        flag = _FLAGS.get(value.lower())
+        if flag is None:
+            raise PolicySpecError(f"policy spec {text!r}: {key}={value!r} is not true or false")
+        return flag
     target = {int: int, float: float, "int": int, "float": float}.get(kind_type, str)
     try:
         return target(value)

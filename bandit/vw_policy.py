@@ -1,15 +1,22 @@
 """The Vowpal Wabbit contextual bandit policy.
 
 Two ways to use Vowpal Wabbit: its own contextual-bandit exploration (`--cb_explore_adf` with
-squarecb, epsilon, softmax, bag or cover), or `igw`: Vowpal Wabbit learns a logistic model of
+squarecb, epsilon, softmax, bag or cover), or `igw`: Vowpal Wabbit learns logistic models of
 the play probability of each (context, artwork) (`--cb_adf --cb_type mtr`, the chosen artwork
-only, without importance weights), and the policy explores by inverse gap weighting on its log-odds (Foster & Rakhlin,
-"Beyond UCB", ICML 2020) with a greediness that grows with each title's traffic, under a
-probability floor that adapts to that traffic too (see `AdaptiveFloor`).
+only, without importance weights), and the policy explores by inverse gap weighting on its
+log-odds (Foster & Rakhlin, "Beyond UCB", ICML 2020) with a greediness that grows with each
+title's traffic, under a probability floor that adapts to that traffic too (see `AdaptiveFloor`).
+
+By default `igw` learns the play as a funnel: P(play) = P(engaged) x P(play | engaged), one
+model of whether the user engages with the artwork (a click, or any rewarded feedback) learned
+from every decision, and one of the reward given engagement learned from the engaged ones.
+Clicks are several times more frequent than plays and say much of the same about taste, so
+the first model learns from several times the signal a model of the play alone gets.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -39,6 +46,7 @@ DEFAULT_CB_TYPE = "mtr"
 IGW_LEARNING_RATE = 2.0
 IGW_INTERACTIONS = ("ua", "ui")
 _IGW_STATE = b"ARTBANDIT-VW-IGW 1\n"
+_FUNNEL_STATE = b"ARTBANDIT-VW-IGW 2\n"  # the counts, then the engagement and the reward models
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class VWSettings:
     learning_rate: float | None = None
     power_t: float = 0.5
     l2: float = 0.0
+    funnel: bool | None = None  # igw: engagement x reward given engagement (the default for igw)
     bits: int = 20
     features: FeatureSpace | None = None
     extra_args: tuple[str, ...] = ()
@@ -74,6 +83,10 @@ class VWSettings:
             object.__setattr__(self, "cb_type", DEFAULT_CB_TYPE)
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", IGW_LEARNING_RATE if igw else 0.5)
+        if self.funnel is None:
+            object.__setattr__(self, "funnel", igw)
+        if self.funnel and not igw:
+            raise InvalidPolicyError("funnel (an engagement and a reward model) needs exploration 'igw'")
         if self.features is None:
             object.__setattr__(self, "features", FeatureSpace(
                 interactions=IGW_INTERACTIONS if igw else FeatureSpace().interactions))
@@ -174,17 +187,28 @@ class VWPolicy(Policy):
                           else AdaptiveFloor(self.floor, settings.floor_min, settings.floor_ramp))
         # Candidate tuple (by identity) -> (the actions, their parsed VW examples).
         self._parsed: OrderedDict[tuple[int, ...], tuple[tuple[Action, ...], list]] = OrderedDict()
+        self._funnel = bool(settings.funnel)
         try:
-            self._workspace = vowpalwabbit.Workspace(arg_list=self.vw_settings.args())
+            # The first model parses every example; the funnel's second has the same settings,
+            # so it predicts on the first's parsed examples (the same hashed features).
+            self._models = tuple(vowpalwabbit.Workspace(arg_list=self.vw_settings.args())
+                                 for _ in range(2 if self._funnel else 1))
         except RuntimeError as exc:
             raise InvalidPolicyError(
                 f"Vowpal Wabbit refused the settings {' '.join(self.vw_settings.args())}: {exc}"
             ) from None
 
+    @property
+    def _workspace(self) -> vowpalwabbit.Workspace | None:
+        """The model that parses examples (the engagement model of a funnel)."""
+        return self._models[0] if self._models else None
+
     def settings(self) -> dict[str, Any]:
         """The VW settings that must match a snapshot's (not the seed, nor what only explores)."""
         settings = self.vw_settings.to_dict()
         settings.pop("random_seed")
+        if not settings["funnel"]:
+            settings.pop("funnel")  # as written before the funnel existed
         if self._igw:  # exploration happens outside the model: any of these fits its weights
             for name in ("gamma_scale", "gamma_exponent", "floor_min", "floor_ramp", "epsilon",
                          "softmax_lambda", "bag_size", "cover_size"):
@@ -206,25 +230,28 @@ class VWPolicy(Policy):
             self._last_user = (context.features, context.genre_affinity, user_part)
         return self.features.shared_line(context, user_part)
 
-    def _scores(self, context: Context, actions: tuple[Action, ...]) -> list[float]:
-        """What VW predicts for the candidates: its pmf, or for igw the log-odds of no play."""
+    def _scores(self, context: Context, actions: tuple[Action, ...]) -> list[list[float]]:
+        """What each model predicts for the candidates: VW's pmf, or for igw the log-odds of no
+        play (of no engagement and of no reward given engagement, for a funnel)."""
         ws = self._workspace
         shared = ws._parse(self._shared_line(context))
         examples = shared + self._action_examples(actions)
         try:
-            pylibvw.vw.predict_multi(ws, examples)
-            return examples[0].get_action_scores()
+            out = []
+            for model in self._models:
+                pylibvw.vw.predict_multi(model, examples)
+                out.append(examples[0].get_action_scores())
+            return out
         finally:
             pylibvw.vw._finish_example_multi_ex(ws, shared)
 
     def _pmf(self, context: Context, actions: tuple[Action, ...]) -> Sequence[float]:
         scores = self._scores(context, actions)
         if not self._igw:
-            return scores  # VW's own exploration: already a pmf
-        # The model scores the log-odds of "no play": the log-odds of a play is its negative.
+            return scores[0]  # VW's own exploration: already a pmf
         traffic = self.title_counts.get(context.title_id, 0)
         gamma = self.vw_settings.gamma_scale * (traffic + 1) ** self.vw_settings.gamma_exponent
-        return inverse_gap_weights([-s for s in scores], gamma)
+        return inverse_gap_weights(play_log_odds(*scores), gamma)
 
     def _floor(self, context: Context) -> float:
         if self._adaptive is None:
@@ -275,44 +302,66 @@ class VWPolicy(Policy):
             self._release(examples)
         self._parsed.clear()
 
-    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
-        if self._igw:
-            self.title_counts[context.title_id] = self.title_counts.get(context.title_id, 0) + 1
-            # The logistic model learns plays, as cost -1 (a play) or +1 (none): a reward in
-            # (0, 1) counts as a play with that probability (unbiased), 1 or more as a play.
-            reward = 1.0 if self._rng.random() < reward else -1.0
-        # mtr weighs the chosen artwork's cost by 1 / probability; igw fits the play
-        # probability itself (the model conditions on the artwork), so it logs weight 1.
-        probability = 1.0 if self._igw else decision.probability
-        lines = with_label(self.example(context, actions), decision.chosen, reward, probability)
-        ws = self._workspace
-        examples = ws._parse("\n".join(lines))
+    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+               engaged: bool | None) -> None:
+        if not self._igw:
+            # mtr weighs the chosen artwork's cost by 1 / probability.
+            self._fit(self._models[0], context, actions, decision, reward, decision.probability)
+            return
+        self.title_counts[context.title_id] = self.title_counts.get(context.title_id, 0) + 1
+        # The logistic models learn plays, as cost -1 (a play) or +1 (none): a reward in
+        # (0, 1) counts as a play with that probability (unbiased), 1 or more as a play. They
+        # fit the probability itself (they condition on the artwork), so at weight 1.
+        play = 1.0 if self._rng.random() < reward else -1.0
+        if not self._funnel:
+            self._fit(self._models[0], context, actions, decision, play, 1.0)
+            return
+        # Any feedback that earns a reward comes from an engaged user, whatever was reported.
+        engaged = bool(engaged) or reward != 0
+        self._fit(self._models[0], context, actions, decision, 1.0 if engaged else -1.0, 1.0)
+        if engaged:
+            self._fit(self._models[1], context, actions, decision, play, 1.0)
+
+    def _fit(self, model: vowpalwabbit.Workspace, context: Context, actions: tuple[Action, ...],
+             decision: Decision, label: float, probability: float) -> None:
+        """One update of `model`: the chosen candidate's reward `label`, logged at `probability`."""
+        lines = with_label(self.example(context, actions), decision.chosen, label, probability)
+        examples = model._parse("\n".join(lines))
         try:
-            pylibvw.vw.learn_multi(ws, examples)
+            pylibvw.vw.learn_multi(model, examples)
         finally:
-            pylibvw.vw._finish_example_multi_ex(ws, examples)
+            pylibvw.vw._finish_example_multi_ex(model, examples)
 
     def _state(self) -> bytes:
-        model = model_bytes(self._workspace)
+        models = [model_bytes(model) for model in self._models]
         if not self._igw:
-            return model
+            return models[0]
         counts = json.dumps(self.title_counts, sort_keys=True).encode()
-        return _IGW_STATE + struct.pack(">Q", len(counts)) + counts + model
+        if not self._funnel:
+            return _IGW_STATE + struct.pack(">Q", len(counts)) + counts + models[0]
+        return (_FUNNEL_STATE + struct.pack(">QQ", len(counts), len(models[0])) + counts
+                + models[0] + models[1])
 
     def _restore(self, data: bytes) -> None:
         counts: dict[str, int] = {}
+        parts = [data]
         if self._igw:
-            counts, data = _split_igw_state(data)
+            counts, parts = _split_igw_state(data, self._funnel)
+        models = []
         try:
-            workspace = load_model(data)
+            for part in parts:
+                models.append(load_model(part))
         except Exception as exc:  # VW raises plain RuntimeError/Exception on a bad model
+            for model in models:
+                model.finish()
             raise SnapshotError(
                 f"Vowpal Wabbit could not read the model ({len(data)} bytes): {exc}; "
                 "load a snapshot written by a VWPolicy"
             ) from None
         self._drop_parsed()
-        old, self._workspace = self._workspace, workspace
-        old.finish()
+        old, self._models = self._models, tuple(models)
+        for model in old:
+            model.finish()
         self.title_counts = counts
 
     def close(self) -> None:
@@ -321,8 +370,9 @@ class VWPolicy(Policy):
             if self._workspace is None:
                 return
             self._drop_parsed()
-            self._workspace.finish()
-            self._workspace = None
+            for model in self._models:
+                model.finish()
+            self._models = ()
 
 
 def model_bytes(workspace: vowpalwabbit.Workspace) -> bytes:
@@ -343,14 +393,39 @@ def load_model(data: bytes) -> vowpalwabbit.Workspace:
         return vowpalwabbit.Workspace(arg_list=["--quiet", "-i", path])
 
 
-def _split_igw_state(data: bytes) -> tuple[dict[str, int], bytes]:
-    """The per-title counts at the head of an igw state, and the VW model that follows them."""
-    head = len(_IGW_STATE) + 8
-    if not data.startswith(_IGW_STATE) or len(data) < head:
-        raise SnapshotError("not the state of an igw VWPolicy; load a snapshot written by one")
-    (size,) = struct.unpack(">Q", data[len(_IGW_STATE):head])
+def play_log_odds(*scores: Sequence[float]) -> list[float]:
+    """The log-odds of a play per candidate from the igw models' scores (log-odds of no play;
+    for a funnel, of no engagement and of no reward given engagement: P = P(e) x P(r | e))."""
+    if len(scores) == 1:
+        return [-s for s in scores[0]]
+    out = []
+    # With e^a and e^b the odds against engagement and against reward, P = 1 / ((1 + e^a)(1 + e^b)),
+    # so the log-odds of a play are -log(e^a + e^b + e^(a + b)).
+    for a, b in zip(*scores):
+        if -700.0 < a < 300.0 and -700.0 < b < 300.0:  # no overflow, no underflow to 0
+            ea, eb = math.exp(a), math.exp(b)
+            out.append(-math.log(ea + eb + ea * eb))
+        else:
+            top = max(a, b, a + b)
+            out.append(-(top + math.log(math.exp(a - top) + math.exp(b - top) + math.exp(a + b - top))))
+    return out
+
+
+def _split_igw_state(data: bytes, funnel: bool) -> tuple[dict[str, int], list[bytes]]:
+    """The per-title counts at the head of an igw state, and the VW models that follow them."""
+    magic, lengths = (_FUNNEL_STATE, 2) if funnel else (_IGW_STATE, 1)
+    head = len(magic) + 8 * lengths
+    if not data.startswith(magic) or len(data) < head:
+        kind = "an igw VWPolicy with a funnel" if funnel else "an igw VWPolicy without a funnel"
+        raise SnapshotError(f"not the state of {kind}; load a snapshot written by one")
+    size, *first = struct.unpack(f">{lengths}Q", data[len(magic):head])
     try:
         counts = {str(k): int(v) for k, v in json.loads(data[head:head + size]).items()}
     except (ValueError, AttributeError, TypeError) as exc:
         raise SnapshotError(f"the per-title counts of an igw state are damaged ({exc})") from None
-    return counts, data[head + size:]
+    rest = data[head + size:]
+    if not first:
+        return counts, [rest]
+    if not 0 < first[0] < len(rest):
+        raise SnapshotError("the models of an igw state are damaged (their lengths do not add up)")
+    return counts, [rest[:first[0]], rest[first[0]:]]

@@ -32,7 +32,7 @@ import vowpalwabbit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artwork.reward_mapping import RewardMapping  # noqa: E402
+from artwork.reward_mapping import RewardMapping, engaged  # noqa: E402
 from bandit.features import ActionLineCache  # noqa: E402
 from bandit.new_art import FairExposure  # noqa: E402
 from bandit.policy import Policy  # noqa: E402
@@ -52,6 +52,9 @@ LOW_TRAFFIC = 0.2  # the tier of titles with the least-served share of impressio
 # defaults: a floor starting at FLOOR and adapting down to 0.002 with a title's traffic.
 POLICIES: dict[str, Callable[[int], Policy]] = {
     "vw:igw": lambda s: parse_policy_spec(f"vw:igw,floor={FLOOR},floor_min=0.002").build(s),
+    # The same without the funnel: one model of the play alone (the served default before it).
+    "vw:igw-play-only": lambda s: parse_policy_spec(
+        f"vw:igw,floor={FLOOR},floor_min=0.002,funnel=false").build(s),
     # As serving runs it: with the fair exposure every new artwork gets by default.
     "vw:igw+exposure": lambda s: _with_exposure(POLICIES["vw:igw"](s)),
     "vw:squarecb": lambda s: parse_policy_spec(f"vw:squarecb,floor={FLOOR}").build(s),
@@ -114,8 +117,9 @@ def run(world: RealisticWorld, policy: Policy, n: int, seed: int) -> RunResult:
             if new and shown[a.id] < exposure.impressions]
         d = policy.decide(imp.context, imp.actions, new_artworks=new_ids)
         shown[d.action_id] += 1
-        r = reward_of(world.feedback(imp, d.chosen, noise))
-        policy.learn(imp.context, imp.actions, d, r)
+        kinds = world.feedback(imp, d.chosen, noise)
+        r = reward_of(kinds)
+        policy.learn(imp.context, imp.actions, d, r, engaged(kinds))
         trace.record(t, imp, q, d.chosen)
         reward[t] = r
         # IPS weights of the uniform policy and of the default artwork on this decision.

@@ -122,7 +122,8 @@ class BayesianThompsonPolicy(Policy):
         wins = np.bincount(scores.argmax(axis=1), minlength=len(actions))
         return (wins / self.draws).tolist()
 
-    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float) -> None:
+    def _learn(self, context: Context, actions: tuple[Action, ...], decision: Decision, reward: float,
+               engaged: bool | None) -> None:
         idx, val = self._features(context, (actions[decision.chosen],))[0]
         y = 1.0 if reward > 0 else -1.0
         var = self.variance[idx]

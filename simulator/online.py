@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bandit.policy import Policy
-from artwork.reward_mapping import RewardMapping
+from artwork.reward_mapping import RewardMapping, engaged
 
 from simulator.errors import SimulationError
 from simulator.world import World
@@ -97,8 +97,9 @@ def simulate(world: World, policies: Mapping[str, Policy], n_rounds: int, seed: 
         for p, name in enumerate(names):
             policy = policies[name]
             decision = policy.decide(imp.context, imp.actions, event_id=f"{t}")
-            value = mapping(world.feedback(imp, decision.chosen, noise[p]))
-            policy.learn(imp.context, imp.actions, decision, value)
+            kinds = world.feedback(imp, decision.chosen, noise[p])
+            value = mapping(kinds)
+            policy.learn(imp.context, imp.actions, decision, value, engaged(kinds))
             reward[p, t] = value
             expected[p, t] = q[decision.chosen]
     points = np.unique(np.linspace(1, n_rounds, min(curve_points, n_rounds)).astype(np.int64))

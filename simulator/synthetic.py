@@ -9,7 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bandit.policy import Policy
-from artwork.reward_mapping import RewardMapping
+from artwork.reward_mapping import RewardMapping, engaged
 from bandit.types import Action, Context
 
 from simulator.errors import SimulationError
@@ -68,9 +68,10 @@ def log_from_world(world: World, policy: Policy, n_rounds: int, seed: int | np.r
     for i in tqdm(range(n_rounds), desc=f"log {policy.name}", disable=not progress, unit="ev"):
         imp = world.impression(rng)
         decision = policy.decide(imp.context, imp.actions, event_id=f"ev{i:08d}")
-        value = mapping(world.feedback(imp, decision.chosen, rng))
+        kinds = world.feedback(imp, decision.chosen, rng)
+        value = mapping(kinds)
         if learn:
-            policy.learn(imp.context, imp.actions, decision, value)
+            policy.learn(imp.context, imp.actions, decision, value, engaged(kinds))
         k = len(imp.actions)
         for j, a in enumerate(imp.actions):
             candidates[i, j] = index.setdefault(a.id, len(index))

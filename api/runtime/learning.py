@@ -12,6 +12,7 @@ from pathlib import Path
 
 from artwork.errors import CatalogError, InvalidRewardError, NotFoundError
 from artwork.records import LearningPair
+from artwork.reward_mapping import engaged
 from artwork.status_table import StatusTable
 from artwork.store import RewardFn, Store
 from bandit.errors import BanditError
@@ -92,7 +93,7 @@ class LoggedActions:
         if not d.action_keys or any(k not in self._known for k in d.action_keys):
             fallback = catalog_actions(self.store, d.candidates, self.embed_dim)
         context, actions, decision = from_logged(d, self._known, fallback)
-        return LearningItem(context, actions, decision, pair.reward)
+        return LearningItem(context, actions, decision, pair.reward, engaged(pair.kinds))
 
 
 class LearnLoop:

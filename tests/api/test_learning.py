@@ -81,6 +81,18 @@ def test_the_learner_sees_the_candidates_as_they_were_served(store, jpeg_bytes):
     assert item.context.user_id == "u1" and item.context.title_id == "t1"
 
 
+def test_the_learner_is_told_which_decisions_drew_a_click(store, data_dir):
+    """The funnel learns engagement from every click, rewarded or not: the loop passes it on."""
+    _log(store, 6)
+    store.add_rewards([Reward("e0001", 11.5, "click"), Reward("e0002", 12.5, "click"),
+                       Reward("e0002", 12.6, "play"), Reward("e0003", 13.5, "play")])
+    items = [LoggedActions(store, embed_dim=8).learning_item(pair)
+             for pair in store.learning_pairs(1.0, RewardMapping(), now=100.0)]
+    assert [(i.decision.event_id, i.reward, i.engaged) for i in items] == [
+        ("e0000", 0.0, False), ("e0001", 0.0, True), ("e0002", 1.0, True), ("e0003", 1.0, False),
+        ("e0004", 0.0, False), ("e0005", 0.0, False)]
+
+
 def test_a_decision_logged_without_descriptions_takes_the_catalog_as_it_is(store, jpeg_bytes):
     store.add_title("t1", "One")
     art = store.add_artworks([{"title_id": "t1", "data": jpeg_bytes(1), "status": "live"}])[0]

@@ -119,9 +119,11 @@ def test_learner_takes_plain_tuples_and_refuses_other_things(small_world):
     learner = Learner(policy)
     d = policy.decide(imp.context, imp.actions)
     learner.learn((imp.context, imp.actions, d, 1.0))
-    assert learner.learned == 1
-    with pytest.raises(InvalidRecordError, match="not \\(context, actions, decision, reward\\)"):
-        learner.learn((imp.context, d))
+    learner.learn((imp.context, imp.actions, d, 0.0, True))  # with whether the user engaged
+    assert learner.learned == 2
+    for bad in ((imp.context, d), (imp.context, imp.actions, d, 0.0, True, "more")):
+        with pytest.raises(InvalidRecordError, match="not \\(context, actions, decision, reward\\[, engaged\\]\\)"):
+            learner.learn(bad)
 
 
 def test_a_learner_resumes_from_the_newest_sound_snapshot(tmp_path, caplog):

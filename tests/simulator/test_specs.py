@@ -34,6 +34,11 @@ def test_baseline_specs(text, cls, attrs):
     ("vw:epsilon=0.05", "epsilon", {"epsilon": 0.05}),
     ("vw:softmax,softmax_lambda=5", "softmax", {"softmax_lambda": 5.0}),
     ("vw:bag,bag_size=3,learning_rate=0.1", "bag", {"bag_size": 3, "learning_rate": 0.1}),
+    ("vw:igw", "igw", {"funnel": True}),  # the funnel is igw's default
+    ("vw:igw,funnel=false", "igw", {"funnel": False}),
+    ("vw:igw,funnel=No", "igw", {"funnel": False}),
+    ("vw:igw,funnel=1", "igw", {"funnel": True}),
+    ("vw:squarecb", "squarecb", {"funnel": False}),
 ])
 def test_vw_specs(text, exploration, extra):
     spec = parse_policy_spec(text)
@@ -63,6 +68,8 @@ def test_file_and_logged_specs():
     ("egreedy:0.1,", "empty parameter"),
     ("egreedy,0.1", "'0.1' needs a name, e.g. floor=0.01"),
     ("file,x.json", "file needs its path"),
+    ("vw:igw,funnel=maybe", "funnel='maybe' is not true or false"),
+    ("vw:squarecb,funnel=true", "funnel .* needs exploration 'igw'"),
 ])
 def test_bad_specs(text, message):
     with pytest.raises(PolicySpecError, match=message):
