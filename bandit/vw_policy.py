@@ -325,12 +325,7 @@ class VWPolicy(Policy):
     def _fit(self, model: vowpalwabbit.Workspace, context: Context, actions: tuple[Action, ...],
              decision: Decision, label: float, probability: float) -> None:
         """One update of `model`: the chosen candidate's reward `label`, logged at `probability`."""
-        lines = with_label(self.example(context, actions), decision.chosen, label, probability)
-        examples = model._parse("\n".join(lines))
-        try:
-            pylibvw.vw.learn_multi(model, examples)
-        finally:
-            pylibvw.vw._finish_example_multi_ex(model, examples)
+        learn_example(model, with_label(self.example(context, actions), decision.chosen, label, probability))
 
     def _state(self) -> bytes:
         models = [model_bytes(model) for model in self._models]
@@ -373,6 +368,16 @@ class VWPolicy(Policy):
             for model in self._models:
                 model.finish()
             self._models = ()
+
+
+def learn_example(workspace: vowpalwabbit.Workspace, lines: Sequence[str]) -> None:
+    """One update of `workspace` from a labelled multi-line example, through VW's own parser
+    and learner (without the per-example Python wrappers of Workspace.learn)."""
+    examples = workspace._parse("\n".join(lines))
+    try:
+        pylibvw.vw.learn_multi(workspace, examples)
+    finally:
+        pylibvw.vw._finish_example_multi_ex(workspace, examples)
 
 
 def model_bytes(workspace: vowpalwabbit.Workspace) -> bytes:

@@ -63,4 +63,3 @@ def joined_sample(samples: list[LoggedFeedback]) -> LoggedFeedback:
     if not samples:
         raise InvalidLogError("the sample for the reward model is empty; the log has too few rows")
     return concat(samples)
-

@@ -66,6 +66,7 @@ def _all_numbers(items: list) -> bool:
 
 
 def padded(values: np.ndarray, offsets: np.ndarray, fill: float, dtype: type) -> np.ndarray:
+    """Flattened rows (values and row offsets) as a matrix, short rows filled with `fill`."""
     lengths = np.diff(offsets)
     n = lengths.shape[0]
     width = int(lengths.max()) if n else 0
@@ -79,6 +80,7 @@ def padded(values: np.ndarray, offsets: np.ndarray, fill: float, dtype: type) ->
 
 
 def numbers(column: pa.Array, name: str, first_row: int) -> np.ndarray:
+    """A number, boolean or timestamp (as seconds) column as float64; one clear error per bad row."""
     if pa.types.is_timestamp(column.type):
         unit = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[column.type.unit]
         column = column.cast(pa.int64())
@@ -101,12 +103,14 @@ def numbers(column: pa.Array, name: str, first_row: int) -> np.ndarray:
 
 
 def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type holds text (or lists of text)."""
     if pa.types.is_list(kind):
         kind = kind.value_type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def strings(column: pa.Array) -> np.ndarray:
+    """A column as an object array of strings (nulls as '')."""
     if pa.types.is_dictionary(column.type) and not column.null_count:
         words = np.asarray(column.dictionary.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
         return words[column.indices.to_numpy(zero_copy_only=False)]

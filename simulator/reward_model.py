@@ -27,7 +27,7 @@ from vowpalwabbit.pyvw import pylibvw
 
 from bandit.features import FeatureSpace, with_label
 from bandit.types import Action
-from bandit.vw_policy import load_model, model_bytes
+from bandit.vw_policy import learn_example, load_model, model_bytes
 
 from simulator.errors import InvalidEstimatorError
 from simulator.logs import BanditRows, LoggedFeedback
@@ -168,12 +168,7 @@ class RewardModel:
                 reward = float(log.reward[row])
                 # logistic: cost -1 for a reward of 1, +1 for 0; squared: cost = -reward
                 label = (1.0 if reward > 0 else -1.0) if binary else reward
-                lines = with_label(examples.lines(row), int(log.action[row]), label, 1.0)
-                parsed = ws._parse("\n".join(lines))
-                try:
-                    pylibvw.vw.learn_multi(ws, parsed)
-                finally:
-                    pylibvw.vw._finish_example_multi_ex(ws, parsed)
+                learn_example(ws, with_label(examples.lines(row), int(log.action[row]), label, 1.0))
         return ws
 
 def _rewards(scores: np.ndarray, shift: float, candidates: np.ndarray, binary: bool,
