@@ -22,6 +22,7 @@ from vision.embed import Embedder, make_embedder
 from vision.errors import ImageDecodeError, InvalidParameterError, NearDuplicateError, UnusableImageError
 from vision.faces import FaceDetector, FaceStats
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
+from vision.parallel import side_by_side
 from vision.placements import crop_artworks
 from vision.quality import Letterbox, flag_relative_blur, measure_quality
 from vision.scan import FULL_FRAMES_BYTES, scan_video
@@ -198,18 +199,20 @@ def ingest_video(
     small_h, small_w = pool[0].image.shape[:2] if pool else (info.height, info.width)
     box = scan.letterbox.scaled(info.width / small_w, info.height / small_h)  # bars at full resolution
     tags = tag_images(embedder, embeddings[list(selection.kept)], [s.quality for s in chosen])
+    pictures = [np.ascontiguousarray(box.crop(full[s.frame])) for s in chosen]
     items = [
-        _item(title_id, encode_image(np.ascontiguousarray(box.crop(full[s.frame])), "jpeg"),
-              f"{path.name} frame {s.frame}", s.quality.as_dict(), sample_tags, embeddings[row], embedder,
-              source="video", frame_time=s.time, frame_index=s.frame, shot=s.shot)
-        for s, row, sample_tags in zip(chosen, selection.kept, tags)
+        _item(title_id, data, f"{path.name} frame {s.frame}", s.quality.as_dict(), sample_tags, embeddings[row],
+              embedder, source="video", frame_time=s.time, frame_index=s.frame, shot=s.shot)
+        for s, row, sample_tags, data in zip(chosen, selection.kept, tags,
+                                             side_by_side(lambda p: encode_image(p, "jpeg"), pictures))
     ]
     stored, skipped = _store_new(store, items)
-    # The faces the scan found, mapped onto the stored pictures, so crops need no second look.
+    # The faces the scan found, mapped onto the stored pictures, so crops need no second look;
+    # and the pictures themselves, so crops need not decode them again.
     sx, sy = info.width / small_w, info.height / small_h
-    found = {content_id(item["data"]): _mapped(s.quality.faces.boxes, s.quality.letterbox, sx, sy, box)
-             for s, item in zip(chosen, items)}
-    _crop(store, stored, placements, faces=found)
+    ids = [content_id(item["data"]) for item in items]
+    found = {i: _mapped(s.quality.faces.boxes, s.quality.letterbox, sx, sy, box) for i, s in zip(ids, chosen)}
+    _crop(store, stored, placements, faces=found, images=dict(zip(ids, pictures)))
     if not stored:
         logger.warning("%s: no new candidate artwork for title %r", path.name, title_id)
     return IngestReport(
@@ -314,7 +317,8 @@ def ingest_uploads(
     stored, skipped = _store_new(store, items)
     # Faces are looked for again on the stored pictures: stills are few, and a still's analysis
     # copy may be scaled and cut differently enough to move a face by several pixels.
-    _crop(store, stored, placements, faces={})
+    _crop(store, stored, placements, faces={},
+          images={content_id(item["data"]): images[usable[n]] for n, item in zip(kept, items)})
     return IngestReport(
         title_id=title_id,
         source=", ".join(name for name, _ in uploads),
@@ -336,12 +340,14 @@ def _mapped(boxes: Sequence[tuple[int, int, int, int]], bars: Letterbox, sx: flo
 
 
 def _crop(store: Store, stored: Sequence[Artwork], placements: Sequence[Placement] | None, *,
-          faces: Mapping[str, Sequence[tuple[int, int, int, int]]]) -> None:
-    """Crop the new artworks for every placement (the default ones unless given; none for ())."""
+          faces: Mapping[str, Sequence[tuple[int, int, int, int]]],
+          images: Mapping[str, np.ndarray]) -> None:
+    """Crop the new artworks, whose pictures are in `images`, for every placement (the default
+    ones unless given; none for ())."""
     if stored:
         chosen = parse_placements(DEFAULT_PLACEMENTS) if placements is None else placements
         if chosen:
-            crop_artworks(store, stored, chosen, faces=faces)
+            crop_artworks(store, stored, chosen, faces=faces, images=images)
 
 
 def _scaled(image: np.ndarray) -> np.ndarray:

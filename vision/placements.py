@@ -21,6 +21,7 @@ from vision.crops import (
 )
 from vision.errors import ImageDecodeError, InvalidParameterError
 from vision.faces import FaceDetector
+from vision.parallel import side_by_side
 
 # The widest a rendered crop is; larger crops are scaled down to it (keeping the exact ratio).
 CROP_MAX_WIDTH = 1280
@@ -39,21 +40,31 @@ def _rendered(image: np.ndarray, box: Box, placement: Placement) -> bytes:
 
 def crop_artworks(store: Store, artworks: Sequence[Artwork], placements: Sequence[Placement], *,
                   detector: FaceDetector | None = None,
-                  faces: Mapping[str, Sequence[Box]] | None = None) -> dict[str, dict[str, Crop]]:
+                  faces: Mapping[str, Sequence[Box]] | None = None,
+                  images: Mapping[str, np.ndarray] | None = None) -> dict[str, dict[str, Crop]]:
     """Propose, render and store every artwork's crop for every placement (faces detected
-    unless given per artwork id, in the artwork's pixels). Crops a person adjusted are kept."""
-    out: dict[str, dict[str, Crop]] = {}
-    for art in artworks:
-        image = _read(store, art)
-        known = (faces or {}).get(art.id)
-        if known is None and detector is None:
-            detector = FaceDetector()
-        adjusted = {p for p, c in store.crops.for_artwork(art.id).items() if c.adjusted}
-        todo = [p for p in placements if p.name not in adjusted]
-        proposals = propose_crops(image, todo, detector, faces=known)
-        rows = [(Crop(art.id, p.name, prop.box, prop.score, prop.reason),
+    unless given per artwork id, in the artwork's pixels; each picture read from the store
+    unless given). Crops a person adjusted are kept."""
+    faces, images = faces or {}, images or {}
+    if detector is None and any(art.id not in faces for art in artworks):
+        detector = FaceDetector()
+    todo = {art.id: [p for p in placements if p.name not in
+                     {name for name, c in store.crops.for_artwork(art.id).items() if c.adjusted}]
+            for art in artworks}
+
+    def rendered(art: Artwork) -> list[tuple[Crop, bytes | None]]:
+        image = images.get(art.id)
+        image = _read(store, art) if image is None else image
+        wanted = todo[art.id]
+        proposals = propose_crops(image, wanted, detector, faces=faces.get(art.id))
+        return [(Crop(art.id, p.name, prop.box, prop.score, prop.reason),
                  None if prop.box is None else _rendered(image, prop.box, p))
-                for p, prop in zip(todo, proposals)]
+                for p, prop in zip(wanted, proposals)]
+
+    # Artworks are cropped side by side; the store is written from this thread only.
+    results = side_by_side(rendered, artworks)
+    out: dict[str, dict[str, Crop]] = {}
+    for art, rows in zip(artworks, results):
         store.crops.save(rows)
         out[art.id] = store.crops.for_artwork(art.id)
     return out

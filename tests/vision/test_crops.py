@@ -198,3 +198,23 @@ def test_video_ingest_crops_keep_the_faces_of_the_stored_frames(store, astronaut
                 assert _inside(face, crop.box), (placement.name, face, crop.box)
                 assert not _overlap(face, placement.safe_zone(crop.box)), (placement.name, face)
     assert checked >= 2
+
+
+def test_crops_of_pictures_in_memory_are_those_of_the_stored_files(store, tmp_path):
+    from artwork.store import Store
+
+    store.add_title("t", "T")
+    arts = [store.add_artwork_image("t", (DATA / f"{name}.jpg").read_bytes(), name=f"{name}.jpg")
+            for name in ("astronaut", "chelsea", "coffee")]
+    pictures = {a.id: cv2.imread(str(store.image_path(a))) for a in arts}
+    read = crop_artworks(store, arts, PLACEMENTS)
+    other = Store.open(tmp_path / "other")
+    try:
+        other.add_title("t", "T")
+        again = [other.add_artwork_image("t", (DATA / f"{name}.jpg").read_bytes(), name=f"{name}.jpg")
+                 for name in ("astronaut", "chelsea", "coffee")]
+        given = crop_artworks(other, again, PLACEMENTS, images=pictures)
+    finally:
+        other.close_all()
+    assert [a.id for a in again] == [a.id for a in arts]
+    assert given == read  # boxes, scores, reasons and the rendered files' content addresses

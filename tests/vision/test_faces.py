@@ -1,6 +1,8 @@
 """Face detection with OpenCV's shipped Haar cascade on a real photo."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -43,3 +45,26 @@ def test_bad_cascade_and_settings(tmp_path):
         FaceDetector(bogus)
     with pytest.raises(InvalidParameterError):
         FaceDetector(detect_width=10)
+
+
+def test_one_detector_in_several_threads_finds_what_it_finds_alone(astronaut, pictures):
+    from concurrent.futures import ThreadPoolExecutor
+
+    detector = FaceDetector()
+    images = [astronaut, pictures[3], cv2.resize(astronaut, (800, 800)), pictures[8]] * 4
+    alone = [detector.detect(image) for image in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(detector.detect, images))
+    assert together == alone and alone[0].count == 1
+
+
+def test_a_cascade_file_changed_on_disk_is_read_again(tmp_path, astronaut):
+    path = tmp_path / "faces.xml"
+    path.write_bytes((Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml").read_bytes())
+    assert FaceDetector(path).detect(astronaut).count == 1
+    path.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(VisionError, match="not a loadable OpenCV cascade"):
+        FaceDetector(path)
+    path.unlink()
+    with pytest.raises(VisionError, match="not a loadable OpenCV cascade"):
+        FaceDetector(path)
