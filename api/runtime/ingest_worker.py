@@ -86,6 +86,8 @@ class IngestWorker:
         self.placements = parse_placements(config.placements)
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
+        self._running: set[str] = set()  # jobs a thread of this worker runs now
+        self._running_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -116,7 +118,23 @@ class IngestWorker:
         consumer.run()
 
     def run_job(self, job_id: str) -> None:
-        """Run one job and record how it ended; a passing fault is raised for Huey to retry."""
+        """Run one job and record how it ended; a passing fault is raised for Huey to retry.
+
+        A job is run by one thread at a time: a second message for a job that is running (the
+        recovery at start can queue a job again just as a server queues it) is dropped.
+        """
+        with self._running_lock:
+            if job_id in self._running:
+                log.info("job %s is running already; its second message is dropped", job_id)
+                return
+            self._running.add(job_id)
+        try:
+            self._run_job(job_id)
+        finally:
+            with self._running_lock:
+                self._running.discard(job_id)
+
+    def _run_job(self, job_id: str) -> None:
         record = self.queue.get(job_id)
         if record["status"] not in ACTIVE:
             return  # finished already (a message that was queued twice)

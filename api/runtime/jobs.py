@@ -230,9 +230,13 @@ class JobQueue:
         queued again while it has runs left, else failed with the reason. Returns (queued
         again, failed).
         """
+        # Records first, then the queue: a job a server queues meanwhile is queued again only
+        # if the queue is read between the server's saving its record and queueing it (and
+        # the ingest worker drops the second message of a job it is running).
+        records = self.records.all()
         waiting = {t.args[0] for t in [*self.huey.pending(), *self.huey.scheduled()] if t.args}
         again = failed = 0
-        for record in self.records.all():
+        for record in records:
             if record.get("status") not in ACTIVE or record["id"] in waiting:
                 continue
             if record.get("attempts", 0) < MAX_ATTEMPTS:

@@ -72,3 +72,21 @@ def test_a_job_left_running_is_queued_again_then_failed_with_a_reason(worker, da
 def test_one_ingest_worker_per_data_directory(worker, data_dir):
     with pytest.raises(IngestWorkerBusyError, match="already running"):
         IngestWorker(load_config(overrides=app_settings(data_dir)))
+
+
+def test_a_job_whose_message_arrives_twice_runs_once(worker, data_dir, jpeg_bytes):
+    import threading
+    import time
+
+    queue = _queue(data_dir)
+    _, job = queue.submit_stills("t1", [(f"s{i}.jpg", io.BytesIO(jpeg_bytes(i, 160, 90))) for i in range(4)])
+    first = threading.Thread(target=worker.run_job, args=(job["id"],))
+    first.start()
+    while queue.get(job["id"])["status"] == "queued":
+        time.sleep(0.001)
+    worker.run_job(job["id"])  # the second message, while the first run is under way
+    first.join()
+    done = queue.get(job["id"])
+    assert done["status"] == "done" and done["attempts"] == 1
+    assert all(f.get("artwork_id") for f in done["result"]["files"]), done["result"]
+    assert len(worker.store.list_artworks("t1")) == 4
