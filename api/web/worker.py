@@ -18,6 +18,7 @@ write as its body's first bytes.
 from __future__ import annotations
 
 import errno
+import gc
 import re
 import selectors
 import socket
@@ -149,6 +150,15 @@ class GuardedThreadWorker(ThreadWorker):
         self.waiting: deque[tuple[float, TConn]] = deque()  # (deadline, connection)
         self.max_readers = max(1, self.cfg.threads - 1)
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        # What the app holds once loaded (modules, the catalog, models, caches) lives as long
+        # as the worker. Moved out of the collector's reach, a full collection walks only what
+        # requests leave behind: about 1 ms instead of about 60, a pause every request that
+        # arrives meanwhile waits through.
+        gc.collect()
+        gc.freeze()
 
     def notify(self) -> None:
         now = time.monotonic()
