@@ -301,7 +301,8 @@ def ingest_uploads(
         else:
             usable.append(i)
     crops = [q.letterbox.crop(_scaled(images[i])) for i, q in ((i, qualities[i]) for i in usable)]
-    embeddings = _embed(embedder, crops, progress)
+    # Quality looked for faces on these very pictures already.
+    embeddings = _embed(embedder, crops, progress, faces=[qualities[i].faces for i in usable])
     # earlier-listed stills win ties: the order the creatives gave
     order_scores = [float(len(usable) - n) for n in range(len(usable))]
     dedup: Selection = remove_near_duplicates(

@@ -112,6 +112,16 @@ def test_stills_keep_originals_and_skip_near_duplicates(store, title, tmp_path, 
     assert any(t in astro.tags for t in ("face", "close-up face"))
 
 
+def test_a_stills_embedding_is_the_embedders_own_with_the_faces_quality_found(store, title, embedder):
+    from vision.frames import resize_to_width
+    from vision.ingest import STILL_ANALYSIS_WIDTH
+
+    art = ingest_stills(store, title, [ASTRONAUT], embedder=embedder).candidates[0]
+    assert art.quality["face_count"] == 1
+    own = embedder.embed([resize_to_width(cv2.imread(str(ASTRONAUT)), STILL_ANALYSIS_WIDTH)])[0]
+    np.testing.assert_allclose(art.embedding, own, rtol=0, atol=1e-6)
+
+
 def test_a_bad_still_stores_nothing(store, title, tmp_path, embedder):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(ASTRONAUT.read_bytes()[:5000])
