@@ -81,10 +81,11 @@ class RewardModel:
         for _ in tqdm(range(bootstrap), desc="reward model refits", disable=not progress, leave=False):
             rows = rng.integers(0, log.n_rounds, log.n_rounds)
             model = self._train(examples, rows, binary, rng)
-            refit = _predict(model, examples, np.arange(log.n_rounds))
+            scores, firsts, inverse = _distinct_scores(model, examples, np.arange(log.n_rounds))
             model.finish()
-            refit_shift = _calibration(refit[rows, log.action[rows]], log.reward[rows], binary)
-            replicates.append((rows, _rewards(refit, refit_shift, log.candidates, binary, *_range(log))))
+            refit_shift = _calibration(scores[inverse[rows], log.action[rows]], log.reward[rows], binary)
+            replicates.append((rows, _rewards_per_row(scores, firsts, inverse, refit_shift, log.candidates,
+                                                      binary, *_range(log))))
         return RewardEstimates(predicted, tuple(replicates))
 
     # Cross-fitted predictions for a log's rows, and a model fitted on all of them for other
@@ -183,6 +184,14 @@ def _rewards(scores: np.ndarray, shift: float, candidates: np.ndarray, binary: b
     return rewards
 
 
+def _rewards_per_row(scores: np.ndarray, firsts: np.ndarray, inverse: np.ndarray, shift: float,
+                     candidates: np.ndarray, binary: bool, low: float, high: float) -> np.ndarray:
+    """Every row's predicted rewards from the distinct rows' scores (see `_distinct_scores`):
+    linked once per distinct row, then copied to the rows alike (the same numbers, a fraction of
+    the work)."""
+    return _rewards(scores, shift, candidates[firsts], binary, low, high)[inverse]
+
+
 def _predict(ws: vowpalwabbit.Workspace, examples: "_Examples", rows: np.ndarray) -> np.ndarray:
     """The model's scores (costs) of every candidate of `rows`, computed once per distinct row
     (the same context, user, title and candidates) and copied to the others."""
@@ -256,8 +265,8 @@ class FittedRewardModel:
                                                        np.arange(log.n_rounds))
         finally:
             workspace.finish()
-        # Rewards of the distinct rows, then copied: the same for rows alike, at a fraction of the work.
-        return _rewards(scores, self.shift, log.candidates[firsts], self.binary, self.low, self.high)[inverse]
+        return _rewards_per_row(scores, firsts, inverse, self.shift, log.candidates, self.binary,
+                                self.low, self.high)
 
 
 def _binary(log: LoggedFeedback) -> bool:
