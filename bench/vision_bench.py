@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vision.embed import ClassicEmbedder, OpenClipEmbedder, clip_installed  # noqa: E402
+from vision.face_eval import face_scenes, score_detector  # noqa: E402
+from vision.faces import FaceDetector  # noqa: E402
 from vision.frames import detect_shots  # noqa: E402
 from vision.scan import scan_video  # noqa: E402
 from vision.synthetic import BoundaryScore, SyntheticVideo, random_shots, score_boundaries, write_video  # noqa: E402
@@ -101,6 +103,39 @@ def ingest_against_pyscenedetect(pictures: list[np.ndarray], tmp: Path, cuts: in
              ours_f1 >= psd_f1)
 
 
+def faces_against_haar(pictures: list[np.ndarray]) -> None:
+    """The default face detector against OpenCV's Haar cascade at the settings used before it:
+    LFW's 100 faces (scikit-image's subset) pasted twice into the photos and video frames, and
+    pictures without a face (the photos but the astronaut's, turned and scaled, and the frames)."""
+    import skimage.data as d
+
+    faces = [(f * 255).astype(np.uint8) for f in d.lfw_subset()[:100]]
+    scenes = face_scenes(faces * 2, pictures, seed=1)
+    plain = [p for i, p in enumerate(pictures) if i != 0]  # the astronaut has a face
+    without = plain + [cv2.flip(p, 1) for p in plain] + [cv2.rotate(p, cv2.ROTATE_180) for p in plain]
+    haar = FaceDetector(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml",
+                        scale_factor=1.25, min_neighbors=5)
+    ours = FaceDetector()
+    for detector in (ours, haar):
+        detector.detect(pictures[0])  # loaded and warm
+    # alternated, best of three, against the machine's drift
+    scores = {"ours": [], "haar": []}
+    for _ in range(3):
+        for key, detector in (("ours", ours), ("haar", haar)):
+            scores[key].append(score_detector(detector, scenes, without))
+    best = {k: min(v, key=lambda s: s.ms_per_picture) for k, v in scores.items()}
+    for key, name in (("haar", "OpenCV Haar cascade (scale 1.25, 5 neighbours)"),
+                      ("ours", "default detector (LBP cascade, scale 1.2, 3 neighbours)")):
+        s = best[key]
+        line(f"faces: {name}", f"{s.found}/{s.faces} found, {s.false_boxes} false, "
+             f"{s.ms_per_picture:.1f} ms/picture", "reference" if key == "haar" else
+             f">= {best['haar'].found} found, <= {best['haar'].false_boxes} false",
+             None if key == "haar" else (s.found >= best["haar"].found
+                                         and s.false_boxes <= best["haar"].false_boxes))
+    line("faces: default detector speed vs Haar", f"{best['haar'].ms_per_picture / best['ours'].ms_per_picture:.2f}x",
+         "reference", None)
+
+
 def best_time(fn, repeats: int):
     best, result = float("inf"), None
     for _ in range(repeats):
@@ -174,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         line("exact-frame F1 (ours stride 2 / ours every frame / PySceneDetect)",
              " / ".join(f"{f:.3f}" for f in exact), "reference", None)
 
+        faces_against_haar(pictures)
         ingest_against_pyscenedetect(pictures, Path(tmp), args.cuts, args.seed, args.repeats)
         if args.trailer_cuts:
             # A title's trailer: the ingest's work per candidate (at most 12 stored, with their

@@ -18,7 +18,7 @@ PLACEMENTS = parse_placements(DEFAULT_PLACEMENTS)
 
 def _photos() -> list[bytes]:
     photos = [(DATA / f"{n}.jpg").read_bytes() for n in ("astronaut", "chelsea", "coffee")]
-    closeup = encode_image(cv2.imread(str(DATA / "astronaut.jpg"))[40:200, 150:300])
+    closeup = encode_image(cv2.imread(str(DATA / "astronaut.jpg"))[40:210, 150:300])
     return [*photos, closeup]
 
 

@@ -52,7 +52,7 @@ def committed() -> list[tuple[str, np.ndarray]]:
     """The committed photographs, a close-up of the astronaut's face, and frames of the video."""
     photos = [(name, cv2.imread(str(DATA / f"{name}.jpg"))) for name in
               ("astronaut", "chelsea", "coffee")]
-    closeup = ("closeup", photos[0][1][40:200, 150:300].copy())
+    closeup = ("closeup", photos[0][1][40:210, 150:300].copy())
     return [*photos, closeup, *[(f"frame{i}", f) for i, f in enumerate(_frames())]]
 
 
@@ -150,7 +150,7 @@ def test_crops_are_stored_rendered_once_and_adjustable(store):
 
 def test_a_refused_placement_is_stored_with_its_reason(store, astronaut):
     store.add_title("t", "T")
-    art = store.add_artwork_image("t", encode_image(astronaut[40:200, 150:300]), name="c.jpg")
+    art = store.add_artwork_image("t", encode_image(astronaut[40:210, 150:300]), name="c.jpg")
     crops = crop_artworks(store, [art], PLACEMENTS)[art.id]
     assert not crops["billboard"].serves and "faces span" in crops["billboard"].reason
 
