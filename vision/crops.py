@@ -70,6 +70,13 @@ def _overlaps(a0: np.ndarray, a1: np.ndarray, b0: int, b1: int) -> np.ndarray:
     return (a0 < b1) & (b0 < a1)
 
 
+def _positions(lo: int, hi: int) -> np.ndarray:
+    """GRID positions from lo to hi, rounded to pixels, each once (what
+    np.unique(np.linspace(lo, hi, GRID).round()) gives, at a fraction of its cost)."""
+    step = (hi - lo) / (GRID - 1)
+    return np.array(sorted({round(i * step + lo) for i in range(GRID - 1)} | {hi}))
+
+
 def _scores(integral: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.ndarray,
             cw: int, ch: int, size: float) -> np.ndarray:
     """Fit scores of crops of one size at positions (x, y): salient share and size kept."""
@@ -106,8 +113,9 @@ def propose_crop(shape: tuple[int, int], faces: Sequence[Box], placement: Placem
     fy0 = min((f[1] for f in faces), default=height)
     fx1 = max((f[0] + f[2] for f in faces), default=0)
     fy1 = max((f[1] + f[3] for f in faces), default=0)
-    integral = cv2.integral(saliency.astype(np.float64))
-    best: tuple[float, Box] | None = None
+    # Every size's grid of positions, largest size first, scored in one pass: the first best
+    # box in this order wins, as it would size by size.
+    xs, ys, ks, zones = [], [], [], []
     faces_fit = False
     k_min = max(math.ceil(MIN_SIDE / min(pw, ph)), math.ceil(k_max * MIN_SCALE))
     for k in sorted({round(k_max - i * (k_max - k_min) / max(1, SCALES - 1)) for i in range(SCALES)},
@@ -121,23 +129,27 @@ def propose_crop(shape: tuple[int, int], faces: Sequence[Box], placement: Placem
         if not faces:
             x_lo, x_hi, y_lo, y_hi = 0, width - cw, 0, height - ch
         faces_fit = True
-        xs = np.unique(np.linspace(x_lo, x_hi, GRID).round().astype(int))
-        ys = np.unique(np.linspace(y_lo, y_hi, GRID).round().astype(int))
-        x, y = (a.ravel() for a in np.meshgrid(xs, ys))
+        across, down = _positions(x_lo, x_hi), _positions(y_lo, y_hi)
+        xs.append(np.tile(across, len(down)))
+        ys.append(np.repeat(down, len(across)))
+        ks.append(np.full(len(across) * len(down), k))
+        zones.append(placement.safe_zone((0, 0, cw, ch)))  # from the box's corner
+    best: tuple[float, Box] | None = None
+    if xs:
+        x, y, k = np.concatenate(xs), np.concatenate(ys), np.concatenate(ks)
+        cw, ch = pw * k, ph * k
         ok = np.ones(x.shape, bool)
-        zone = placement.safe_zone((0, 0, cw, ch))
-        if zone is not None:
-            zx0, zy0 = x + zone[0], y + zone[1]
+        if zones[0] is not None:
+            zone = np.repeat(np.array(zones), [len(a) for a in xs], axis=0)
+            zx0, zy0 = x + zone[:, 0], y + zone[:, 1]
             for f in faces:
-                ok &= ~(_overlaps(zx0, zx0 + zone[2], f[0], f[0] + f[2])
-                        & _overlaps(zy0, zy0 + zone[3], f[1], f[1] + f[3]))
-        if not ok.any():
-            continue
-        x, y = x[ok], y[ok]
-        scores = _scores(integral, shape, x, y, cw, ch, k / k_max)
-        i = int(np.argmax(scores))
-        if best is None or scores[i] > best[0]:
-            best = (float(scores[i]), (int(x[i]), int(y[i]), cw, ch))
+                ok &= ~(_overlaps(zx0, zx0 + zone[:, 2], f[0], f[0] + f[2])
+                        & _overlaps(zy0, zy0 + zone[:, 3], f[1], f[1] + f[3]))
+        if ok.any():
+            x, y, k, cw, ch = x[ok], y[ok], k[ok], cw[ok], ch[ok]
+            scores = _scores(cv2.integral(saliency.astype(np.float64)), shape, x, y, cw, ch, k / k_max)
+            i = int(np.argmax(scores))
+            best = (float(scores[i]), (int(x[i]), int(y[i]), int(cw[i]), int(ch[i])))
     if best is not None:
         return CropProposal(placement.name, best[1], round(best[0], 4))
     if not faces_fit:
