@@ -20,7 +20,13 @@ from artwork.codecs import (
 from artwork.database import Database, Transaction
 from artwork.eligibility import Eligibility, eligibility_text
 from artwork.errors import AlreadyExistsError, InvalidRecordError, LiveLimitError, NotFoundError
-from artwork.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageFolder, validate_image
+from artwork.images import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    ImageFolder,
+    known_image_info,
+    validate_image,
+)
 from artwork.records import ARTWORK_SOURCES, ARTWORK_STATUSES, Artwork, Title
 
 if TYPE_CHECKING:  # numpy is imported where arrays are made: listing titles needs none
@@ -176,7 +182,9 @@ class Catalog:
     def add_artworks(self, items: Iterable[Mapping[str, Any]]) -> list[Artwork]:
         """Store several images in one transaction: every row with its file, or none of them.
 
-        Each item holds `title_id`, `data` and the keyword arguments of `add_artwork_image`.
+        Each item holds `title_id`, `data` and the keyword arguments of `add_artwork_image`;
+        `pixels` (width, height), from a caller that encoded the image or validated and
+        decoded it itself, spares decoding it again.
         """
         prepared = [self._prepare_artwork(dict(item)) for item in items]
         seen: dict[str, str] = {}
@@ -213,9 +221,10 @@ class Catalog:
         status = item.get("status", "candidate")
         _check_one_of("source", source, ARTWORK_SOURCES)
         _check_one_of("status", status, ARTWORK_STATUSES)
-        info = validate_image(
-            data, name, max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels
-        )
+        limits = {"max_bytes": self.max_image_bytes, "max_pixels": self.max_image_pixels}
+        pixels = item.pop("pixels", None)  # (width, height): the caller encoded or decoded it
+        info = (validate_image(data, name, **limits) if pixels is None
+                else known_image_info(data, *pixels, name, **limits))
         embedding = item.get("embedding")
         art = Artwork(
             id=info.digest,

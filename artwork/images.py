@@ -99,14 +99,8 @@ def _carries_markup(data: bytes, fmt: str) -> bool:
     return any(_MARKUP.search(text) for text in (png_text(data) if fmt == "png" else ()))
 
 
-def validate_image(
-    data: bytes,
-    name: str = "upload",
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> ImageInfo:
-    """Decode an upload and return its facts, or raise a clear error; writes nothing."""
+def _sized_format(data: bytes, name: str, max_bytes: int) -> str:
+    """The image's format; refused when empty, over `max_bytes` or of no known format."""
     size = len(data)
     if size == 0:
         raise InvalidImageError(f"{name}: empty file (0 bytes); {_HINT}")
@@ -117,6 +111,42 @@ def validate_image(
     fmt = sniff_format(data)
     if fmt is None:
         raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")
+    return fmt
+
+
+def _refuse_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        shape = f"{width}x{height}" if height > 1 else "its size"
+        raise ImageTooLargeError(
+            f"{name}: {shape} is over the {max_pixels}-pixel limit; upload a smaller image"
+        )
+
+
+def known_image_info(
+    data: bytes,
+    width: int,
+    height: int,
+    name: str = "image",
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageInfo:
+    """The facts of an image whose pixels the caller holds, having encoded the bytes or
+    validated and decoded them itself: checked against the limits, not decoded again."""
+    fmt = _sized_format(data, name, max_bytes)
+    _refuse_pixels(name, width, height, max_pixels)
+    return ImageInfo(content_id(data), fmt, width, height, len(data))
+
+
+def validate_image(
+    data: bytes,
+    name: str = "upload",
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageInfo:
+    """Decode an upload and return its facts, or raise a clear error; writes nothing."""
+    size, fmt = len(data), _sized_format(data, name, max_bytes)
     if _is_truncated(data, fmt):
         raise InvalidImageError(
             f"{name}: truncated {fmt.upper()} file ({size} bytes); upload the complete file"
@@ -142,11 +172,7 @@ def validate_image(
         width, height = max_pixels + 1, 1
     except (OSError, SyntaxError, ValueError):
         raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}") from None
-    if width * height > max_pixels:
-        shape = f"{width}x{height}" if height > 1 else "its size"
-        raise ImageTooLargeError(
-            f"{name}: {shape} is over the {max_pixels}-pixel limit; upload a smaller image"
-        )
+    _refuse_pixels(name, width, height, max_pixels)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")

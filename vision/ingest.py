@@ -114,12 +114,13 @@ def _existing(store: Store, title_id: str, embedder: Embedder) -> list[tuple[str
 
 
 def _item(
-    title_id: str, data: bytes, name: str, quality: Mapping[str, float], tags: Sequence[str],
-    embedding: np.ndarray, embedder: Embedder, **where: Any,
+    title_id: str, data: bytes, image: np.ndarray, name: str, quality: Mapping[str, float],
+    tags: Sequence[str], embedding: np.ndarray, embedder: Embedder, **where: Any,
 ) -> dict[str, Any]:
-    """One `Store.add_artworks` item."""
-    return dict(title_id=title_id, data=data, name=name, quality=quality, tags=tags, embedding=embedding,
-                embedder=embedder.name, **where)
+    """One `Store.add_artworks` item: `data` encodes `image`, whose size the catalog then
+    takes instead of decoding the bytes again."""
+    return dict(title_id=title_id, data=data, pixels=(image.shape[1], image.shape[0]), name=name,
+                quality=quality, tags=tags, embedding=embedding, embedder=embedder.name, **where)
 
 
 def _store_new(store: Store, items: list[dict[str, Any]]) -> tuple[list[Artwork], list[str]]:
@@ -201,10 +202,10 @@ def ingest_video(
     tags = tag_images(embedder, embeddings[list(selection.kept)], [s.quality for s in chosen])
     pictures = [np.ascontiguousarray(box.crop(full[s.frame])) for s in chosen]
     items = [
-        _item(title_id, data, f"{path.name} frame {s.frame}", s.quality.as_dict(), sample_tags, embeddings[row],
-              embedder, source="video", frame_time=s.time, frame_index=s.frame, shot=s.shot)
-        for s, row, sample_tags, data in zip(chosen, selection.kept, tags,
-                                             side_by_side(lambda p: encode_image(p, "jpeg"), pictures))
+        _item(title_id, data, picture, f"{path.name} frame {s.frame}", s.quality.as_dict(), sample_tags,
+              embeddings[row], embedder, source="video", frame_time=s.time, frame_index=s.frame, shot=s.shot)
+        for s, row, sample_tags, picture, data in zip(
+            chosen, selection.kept, tags, pictures, side_by_side(lambda p: encode_image(p, "jpeg"), pictures))
     ]
     stored, skipped = _store_new(store, items)
     # The faces the scan found, mapped onto the stored pictures, so crops need no second look;
@@ -311,7 +312,7 @@ def ingest_uploads(
     kept = sorted(dedup.kept)
     tags = tag_images(embedder, embeddings[kept], [qualities[usable[n]] for n in kept])
     items = [
-        _item(title_id, loaded[usable[n]][0], uploads[usable[n]][0], qualities[usable[n]].as_dict(), sample_tags,
+        _item(title_id, *loaded[usable[n]], uploads[usable[n]][0], qualities[usable[n]].as_dict(), sample_tags,
               embeddings[n], embedder, source="upload")
         for n, sample_tags in zip(kept, tags)
     ]

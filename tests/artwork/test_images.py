@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from artwork.errors import ImageTooLargeError, InvalidImageError
-from artwork.images import validate_image
+from artwork.images import known_image_info, validate_image
 
 
 def _stored_files(data_dir: Path) -> list[Path]:
@@ -111,3 +111,19 @@ def test_small_file_that_decodes_huge_is_refused_before_decoding(store, data_dir
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 100, f"validation allocated {grown_mib:.0f} MiB"
     assert store.list_artworks("t1") == [] and _stored_files(data_dir) == []
+
+
+def test_an_image_whose_pixels_the_caller_holds_is_checked_but_not_decoded(data_dir, open_store, jpeg_bytes):
+    data = jpeg_bytes(5, 200, 120)
+    assert known_image_info(data, 200, 120) == validate_image(data)
+    store = open_store(data_dir, max_image_bytes=len(data) + 10, max_image_pixels=200 * 120)
+    store.add_title("t1", "Title")
+    [art] = store.add_artworks([{"title_id": "t1", "data": data, "pixels": (200, 120), "name": "f.jpg"}])
+    assert (art.width, art.height) == (200, 120) and store.get_artwork(art.id) == art
+    # the limits and the format are still checked, and nothing is stored when they refuse
+    for pixels, bytes_, error, message in (((201, 120), data, ImageTooLargeError, "201x120 is over"),
+                                           ((200, 120), data + b"x" * 20, ImageTooLargeError, "byte limit"),
+                                           ((200, 120), b"GIF89a" + data, InvalidImageError, "not a decodable")):
+        with pytest.raises(error, match=message):
+            store.add_artworks([{"title_id": "t1", "data": bytes_, "pixels": pixels, "name": "g.jpg"}])
+    assert len(_stored_files(data_dir)) == 1
