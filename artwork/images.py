@@ -146,6 +146,17 @@ def validate_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ImageInfo:
     """Decode an upload and return its facts, or raise a clear error; writes nothing."""
+    return decode_image(data, name, max_bytes=max_bytes, max_pixels=max_pixels)[0]
+
+
+def decode_image(
+    data: bytes,
+    name: str = "upload",
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[ImageInfo, np.ndarray]:
+    """Validate an upload as `validate_image` does, and return its facts and BGR pixels."""
     size, fmt = len(data), _sized_format(data, name, max_bytes)
     if _is_truncated(data, fmt):
         raise InvalidImageError(
@@ -177,7 +188,7 @@ def validate_image(
     if image is None or image.size == 0:
         raise InvalidImageError(f"{name}: not a decodable image ({size} bytes); {_HINT}")
     height, width = image.shape[:2]
-    return ImageInfo(content_id(data), fmt, width, height, size)
+    return ImageInfo(content_id(data), fmt, width, height, size), image
 
 
 def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 92) -> bytes:

@@ -8,18 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from artwork.errors import AlreadyExistsError, NotFoundError
-from artwork.images import content_id, encode_image, read_image_file, validate_image
+from artwork.images import content_id, decode_image, encode_image, read_image_file
 from artwork.records import Artwork
 from artwork.store import Store
 
 from vision.crops import DEFAULT_PLACEMENTS, Placement, parse_placements
 from vision.embed import Embedder, make_embedder
-from vision.errors import ImageDecodeError, InvalidParameterError, NearDuplicateError, UnusableImageError
+from vision.errors import InvalidParameterError, NearDuplicateError, UnusableImageError
 from vision.faces import FaceDetector, FaceStats
 from vision.frames import ShotBoundary, VideoInfo, VideoReader, require_file, resize_to_width
 from vision.parallel import side_by_side
@@ -233,14 +232,6 @@ def ingest_video(
     )
 
 
-def _decode_still(name: str, data: bytes) -> np.ndarray:
-    validate_image(data, name)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:  # validate_image decodes too; this only guards against a changed buffer
-        raise ImageDecodeError(f"{name}: not a decodable image; upload a JPEG, PNG or WebP")
-    return image
-
-
 def ingest_stills(
     store: Store,
     title_id: str,
@@ -288,7 +279,7 @@ def ingest_uploads(
     store.get_title(title_id)
     embedder = embedder if embedder is not None else make_embedder("auto")
     detector = faces if faces is not None else FaceDetector()
-    loaded = [(data, _decode_still(name, data)) for name, data in tqdm(
+    loaded = [(data, decode_image(data, name)[1]) for name, data in tqdm(
         uploads, desc="reading", unit="image", disable=not progress, leave=False)]
     images = [img for _, img in loaded]
     qualities = flag_relative_blur(
