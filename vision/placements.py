@@ -21,7 +21,7 @@ from vision.crops import (
 )
 from vision.errors import ImageDecodeError, InvalidParameterError
 from vision.faces import FaceDetector
-from vision.parallel import side_by_side
+from vision.parallel import in_order
 
 # The widest a rendered crop is; larger crops are scaled down to it (keeping the exact ratio).
 CROP_MAX_WIDTH = 1280
@@ -61,10 +61,10 @@ def crop_artworks(store: Store, artworks: Sequence[Artwork], placements: Sequenc
                  None if prop.box is None else _rendered(image, prop.box, p))
                 for p, prop in zip(wanted, proposals)]
 
-    # Artworks are cropped side by side; the store is written from this thread only.
-    results = side_by_side(rendered, artworks)
+    # Artworks are cropped side by side; the store is written from this thread only, each
+    # artwork's crops while the next ones are worked on.
     out: dict[str, dict[str, Crop]] = {}
-    for art, rows in zip(artworks, results):
+    for art, rows in zip(artworks, in_order(rendered, artworks)):
         store.crops.save(rows)
         out[art.id] = store.crops.for_artwork(art.id)
     return out
