@@ -78,8 +78,8 @@ def _positions(lo: int, hi: int) -> np.ndarray:
 
 
 def _scores(integral: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.ndarray,
-            cw: int, ch: int, size: float) -> np.ndarray:
-    """Fit scores of crops of one size at positions (x, y): salient share and size kept."""
+            cw: int | np.ndarray, ch: int | np.ndarray, size: float | np.ndarray) -> np.ndarray:
+    """Fit scores of crops at positions (x, y) of sizes (cw, ch): salient share and size kept."""
     height, width = shape
     sh, sw = integral.shape[0] - 1, integral.shape[1] - 1
     sx0, sx1 = (x * sw / width).round().astype(int), ((x + cw) * sw / width).round().astype(int)
