@@ -106,7 +106,8 @@ def ingest_against_pyscenedetect(pictures: list[np.ndarray], tmp: Path, cuts: in
 def faces_against_haar(pictures: list[np.ndarray]) -> None:
     """The default face detector against OpenCV's Haar cascade at the settings used before it:
     LFW's 100 faces (scikit-image's subset) pasted twice into the photos and video frames, and
-    pictures without a face (the photos but the astronaut's, turned and scaled, and the frames)."""
+    pictures without a face (the photos but the astronaut's, and the frames, as they are, flipped and
+    turned)."""
     import skimage.data as d
 
     faces = [(f * 255).astype(np.uint8) for f in d.lfw_subset()[:100]]

@@ -78,7 +78,7 @@ def test_the_default_detector_finds_more_real_faces_than_haar_and_no_more_false_
 
     faces = [(f * 255).astype(np.uint8) for f in d.lfw_subset()[:100]]  # 100 real faces (LFW)
     scenes = face_scenes(faces, pictures, seed=3)
-    without = [p for p in pictures[1:]] + [cv2.flip(p, 1) for p in pictures[1:]]  # all but the astronaut
+    without = [*pictures[1:], *(cv2.flip(p, 1) for p in pictures[1:])]  # all but the astronaut
     ours = score_detector(FaceDetector(), scenes, without)
     # OpenCV's Haar cascade at the settings the product used before
     haar = score_detector(FaceDetector(HAAR, scale_factor=1.25, min_neighbors=5), scenes, without)
