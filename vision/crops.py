@@ -11,6 +11,7 @@ for is refused with the reason.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -70,22 +71,28 @@ def _overlaps(a0: np.ndarray, a1: np.ndarray, b0: int, b1: int) -> np.ndarray:
     return (a0 < b1) & (b0 < a1)
 
 
+@functools.lru_cache(maxsize=4096)
 def _positions(lo: int, hi: int) -> np.ndarray:
     """GRID positions from lo to hi, rounded to pixels, each once (what
-    np.unique(np.linspace(lo, hi, GRID).round()) gives, at a fraction of its cost)."""
+    np.unique(np.linspace(lo, hi, GRID).round()) gives, at a fraction of its cost); read-only,
+    as it is cached (the same ranges recur for every picture of a size)."""
     step = (hi - lo) / (GRID - 1)
-    return np.array(sorted({round(i * step + lo) for i in range(GRID - 1)} | {hi}))
+    out = np.array(sorted({round(i * step + lo) for i in range(GRID - 1)} | {hi}))
+    out.flags.writeable = False
+    return out
 
 
 def _scores(integral: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.ndarray,
-            cw: int | np.ndarray, ch: int | np.ndarray, size: float | np.ndarray) -> np.ndarray:
-    """Fit scores of crops at positions (x, y) of sizes (cw, ch): salient share and size kept."""
+            cw: int, ch: int, size: float) -> np.ndarray:
+    """Fit scores of crops of size (cw, ch) at every pair of positions y (rows) and x
+    (columns): salient share and size kept."""
     height, width = shape
     sh, sw = integral.shape[0] - 1, integral.shape[1] - 1
     sx0, sx1 = (x * sw / width).round().astype(int), ((x + cw) * sw / width).round().astype(int)
     sy0, sy1 = (y * sh / height).round().astype(int), ((y + ch) * sh / height).round().astype(int)
-    kept = integral[sy1, sx1] - integral[sy0, sx1] - integral[sy1, sx0] + integral[sy0, sx0]
-    return SALIENCE_WEIGHT * np.clip(kept, 0, 1) + (1 - SALIENCE_WEIGHT) * size
+    below, above = integral[sy1], integral[sy0]
+    kept = below[:, sx1] - above[:, sx1] - below[:, sx0] + above[:, sx0]
+    return SALIENCE_WEIGHT * np.minimum(np.maximum(kept, 0.0), 1.0) + (1 - SALIENCE_WEIGHT) * size
 
 
 def score_box(image: np.ndarray, box: Box, placement: Placement) -> float:
@@ -95,7 +102,7 @@ def score_box(image: np.ndarray, box: Box, placement: Placement) -> float:
     integral = cv2.integral(saliency_map(image).astype(np.float64))
     score = _scores(integral, (height, width), np.array([box[0]]), np.array([box[1]]), box[2],
                     box[3], min(1.0, box[2] / placement.ratio[0] / max(k_max, 1)))
-    return round(float(score[0]), 4)
+    return round(float(score[0, 0]), 4)
 
 
 def propose_crop(shape: tuple[int, int], faces: Sequence[Box], placement: Placement,
@@ -113,10 +120,12 @@ def propose_crop(shape: tuple[int, int], faces: Sequence[Box], placement: Placem
     fy0 = min((f[1] for f in faces), default=height)
     fx1 = max((f[0] + f[2] for f in faces), default=0)
     fy1 = max((f[1] + f[3] for f in faces), default=0)
-    # Every size's grid of positions, largest size first, scored in one pass: the first best
-    # box in this order wins, as it would size by size.
-    xs, ys, ks, zones = [], [], [], []
+    # Sizes from the largest down; the first best box in this order (and row by row within a
+    # size) wins. Face and safe-zone tests are separable in x and y, so each size's grid is
+    # tested and scored as the outer combination of its rows and columns.
+    best: tuple[float, Box] | None = None
     faces_fit = False
+    integral: np.ndarray | None = None
     k_min = max(math.ceil(MIN_SIDE / min(pw, ph)), math.ceil(k_max * MIN_SCALE))
     for k in sorted({round(k_max - i * (k_max - k_min) / max(1, SCALES - 1)) for i in range(SCALES)},
                     reverse=True):
@@ -130,26 +139,22 @@ def propose_crop(shape: tuple[int, int], faces: Sequence[Box], placement: Placem
             x_lo, x_hi, y_lo, y_hi = 0, width - cw, 0, height - ch
         faces_fit = True
         across, down = _positions(x_lo, x_hi), _positions(y_lo, y_hi)
-        xs.append(np.tile(across, len(down)))
-        ys.append(np.repeat(down, len(across)))
-        ks.append(np.full(len(across) * len(down), k))
-        zones.append(placement.safe_zone((0, 0, cw, ch)))  # from the box's corner
-    best: tuple[float, Box] | None = None
-    if xs:
-        x, y, k = np.concatenate(xs), np.concatenate(ys), np.concatenate(ks)
-        cw, ch = pw * k, ph * k
-        ok = np.ones(x.shape, bool)
-        if zones[0] is not None:
-            zone = np.repeat(np.array(zones), [len(a) for a in xs], axis=0)
-            zx0, zy0 = x + zone[:, 0], y + zone[:, 1]
+        ok = np.ones((len(down), len(across)), bool)
+        zone = placement.safe_zone((0, 0, cw, ch))  # from the box's corner
+        if zone is not None:
+            zx0, zy0 = across + zone[0], down + zone[1]
             for f in faces:
-                ok &= ~(_overlaps(zx0, zx0 + zone[:, 2], f[0], f[0] + f[2])
-                        & _overlaps(zy0, zy0 + zone[:, 3], f[1], f[1] + f[3]))
-        if ok.any():
-            x, y, k, cw, ch = x[ok], y[ok], k[ok], cw[ok], ch[ok]
-            scores = _scores(cv2.integral(saliency.astype(np.float64)), shape, x, y, cw, ch, k / k_max)
-            i = int(np.argmax(scores))
-            best = (float(scores[i]), (int(x[i]), int(y[i]), int(cw[i]), int(ch[i])))
+                ok &= ~(_overlaps(zy0, zy0 + zone[3], f[1], f[1] + f[3])[:, None]
+                        & _overlaps(zx0, zx0 + zone[2], f[0], f[0] + f[2])[None, :])
+        if not ok.any():
+            continue
+        if integral is None:
+            integral = cv2.integral(saliency.astype(np.float64))
+        scores = np.where(ok, _scores(integral, shape, across, down, cw, ch, k / k_max), -np.inf)
+        i = int(np.argmax(scores))
+        if best is None or scores.flat[i] > best[0]:
+            iy, ix = divmod(i, len(across))
+            best = (float(scores.flat[i]), (int(across[ix]), int(down[iy]), cw, ch))
     if best is not None:
         return CropProposal(placement.name, best[1], round(best[0], 4))
     if not faces_fit:
