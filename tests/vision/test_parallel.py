@@ -39,10 +39,9 @@ def test_a_budget_of_one_thread_keeps_the_work_in_the_calling_thread(opencv_thre
 
 def test_each_result_is_handed_over_while_later_items_are_worked_on(opencv_threads):
     opencv_threads(2)
-    release, started = threading.Event(), []
+    release = threading.Event()
 
     def work(item: int) -> int:
-        started.append(item)
         if item == 3:
             assert release.wait(10)  # held until the caller has used the first results
         return item * 10
