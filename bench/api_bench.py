@@ -4,12 +4,11 @@ Starts `artbandit serve` (gunicorn, N workers of its guarded threaded worker cla
 127.0.0.1 over a fresh data directory with one title of 10 live artworks, then measures with
 `wrk` (maximum throughput, in short rounds alternating between the two endpoints; the ratio
 is the median of the rounds') and `hey` (latency at a fixed rate of half the maximum, once
-the decisions of the earlier rounds are all ingested), the
-throughput of `/artwork` while 50 idle connections are held open (rounds alternating with
-rounds without them), and checks that every answer was logged. Both tools come from Debian
-(`apt-get install wrk hey`). Also times `artbandit title list` on a small store (the
-installed console script, a fresh process each time). Prints `name | figure | target |
-ok/FAIL` lines.
+the decisions of the earlier rounds are all ingested), the throughput of `/artwork` while 50
+idle connections are held open (rounds alternating with rounds without them), and checks
+that every answer was logged. Both tools come from Debian (`apt-get install wrk hey`). Also
+times `artbandit title list` on a small store (the installed console script, a fresh process
+each time). Prints `name | figure | target | ok/FAIL` lines.
 """
 from __future__ import annotations
 
